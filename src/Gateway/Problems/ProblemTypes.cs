@@ -1,0 +1,34 @@
+namespace OcpTalkdesk.Gateway.Problems;
+
+/// <summary>
+/// The stable RFC 9457 <c>type</c> URIs of every problem the gateway itself answers with; README's
+/// "Answers" table lists them. Upstream answers pass through untouched and carry none of these.
+/// </summary>
+public static class ProblemTypes
+{
+    private const string Prefix = "urn:ocp-gateway:problem:";
+
+    /// <summary>400: not JSON, not one object, invalid UTF-8, duplicate member names.</summary>
+    public const string MalformedBody = Prefix + "malformed-body";
+
+    /// <summary>400: <c>event_type</c> missing, not a string or not configured.</summary>
+    public const string UnknownEventType = Prefix + "unknown-event-type";
+
+    /// <summary>400: the event breaks its schema.</summary>
+    public const string SchemaViolation = Prefix + "schema-violation";
+
+    /// <summary>413: the body is larger than <c>Gateway:MaxEventBytes</c>.</summary>
+    public const string BodyTooLarge = Prefix + "body-too-large";
+
+    /// <summary>415: the Content-Type is not JSON in UTF-8.</summary>
+    public const string UnsupportedMediaType = Prefix + "unsupported-media-type";
+
+    /// <summary>502: OCP® could not be reached or broke off its answer.</summary>
+    public const string UpstreamUnavailable = Prefix + "upstream-unavailable";
+
+    /// <summary>504: OCP® did not answer in time.</summary>
+    public const string UpstreamTimeout = Prefix + "upstream-timeout";
+
+    /// <summary>400 or other 4xx: the request itself could not be read (aborted or malformed framing).</summary>
+    public const string BadRequest = Prefix + "bad-request";
+}

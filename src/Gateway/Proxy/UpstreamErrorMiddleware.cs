@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Diagnostics;
+using OcpTalkdesk.Gateway.Problems;
+
+namespace OcpTalkdesk.Gateway.Proxy;
+
+/// <summary>
+/// Gives YARP's own error answers (an empty 502 or 504 when OCP® is unreachable, resets or times
+/// out) a problem+json body, and keeps ASP.NET Core's status-code pages away from proxied answers,
+/// which must reach Talkdesk exactly as OCP® sent them.
+/// </summary>
+internal sealed class UpstreamErrorMiddleware(RequestDelegate next, ProblemResponder problems, ILogger<UpstreamErrorMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.Features.Get<IStatusCodePagesFeature>() is { } statusCodePages)
+        {
+            statusCodePages.Enabled = false;
+        }
+
+        await next(context);
+
+        var error = context.GetForwarderErrorFeature();
+        if (error is null || context.Response.HasStarted)
+        {
+            return;
+        }
+
+        ProxyLog.ForwardFailed(logger, context.GetReverseProxyFeature().Route.Config.RouteId, error.Error, context.Response.StatusCode);
+        if (context.Response.StatusCode == StatusCodes.Status504GatewayTimeout)
+        {
+            await problems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, ProblemTypes.UpstreamTimeout,
+                "OCP® did not answer in time", "The upstream did not answer before the gateway's timeout.");
+        }
+        else if (context.Response.StatusCode >= StatusCodes.Status500InternalServerError)
+        {
+            await problems.WriteAsync(context, context.Response.StatusCode, ProblemTypes.UpstreamUnavailable,
+                "OCP® unavailable", $"The event could not be delivered upstream ({error.Error}).");
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace OcpTalkdesk.Gateway.Sandbox;
+
+/// <summary>
+/// The embedded sandbox. The stand-in OCP® is a plain endpoint rather than a WireMock.Net server so
+/// that the production image carries no test dependency; the tests use WireMock.Net.
+/// </summary>
+public static class SandboxExtensions
+{
+    /// <summary>Binds the sandbox options; enabling them outside Development stops start-up.</summary>
+    public static IHostApplicationBuilder AddSandbox(this IHostApplicationBuilder builder)
+    {
+        var isDevelopment = builder.Environment.IsDevelopment();
+        builder.Services.AddOptions<SandboxOptions>()
+            .BindConfiguration(SandboxOptions.SectionName)
+            .Validate(o => !o.Enabled || isDevelopment,
+                $"{SandboxOptions.SectionName}:Enabled is only allowed in the Development environment.")
+            .Validate(o => o.BasePath.StartsWith('/'), $"{SandboxOptions.SectionName}:BasePath must start with '/'.")
+            .ValidateOnStart();
+        return builder;
+    }
+
+    /// <summary>Maps the stand-in OCP® at <c>{BasePath}/ocp/…</c> when the sandbox is enabled.</summary>
+    public static WebApplication MapSandbox(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<SandboxOptions>>().Value;
+        if (!options.Enabled)
+        {
+            return app;
+        }
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SandboxExtensions));
+        SandboxLog.Enabled(logger, options.BasePath);
+        app.MapPost(options.BasePath + "/ocp/{**rest}", StandInOcpAsync);
+        return app;
+    }
+
+    /// <summary>Accepts any event and says what it received, so the README's curl shows the path end to end.</summary>
+    private static async Task<IResult> StandInOcpAsync(HttpRequest request)
+    {
+        using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+        var eventType = document.RootElement.TryGetProperty("event_type", out var value) ? value.GetString() : null;
+        return Results.Json(new
+        {
+            accepted = true,
+            receivedBy = "sandbox OCP® stand-in",
+            eventType,
+            bytes = request.ContentLength,
+        });
+    }
+}
