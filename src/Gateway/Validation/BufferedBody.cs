@@ -32,6 +32,14 @@ internal sealed class BufferedBody : IDisposable
         }
     }
 
+    /// <summary>A pooled copy of <paramref name="bytes"/> (tests and benchmarks).</summary>
+    internal static BufferedBody From(ReadOnlySpan<byte> bytes)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
+        bytes.CopyTo(buffer);
+        return new BufferedBody(buffer, bytes.Length);
+    }
+
     /// <summary>
     /// Reads the whole body, or stops as soon as it passes <paramref name="maxBytes"/> (returns null):
     /// a declared Content-Length over the cap is refused before a byte is read, and an undeclared

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(OcpTalkdesk.Gateway.Benchmarks.ValidatorBenchmarks).Assembly).Run(args);
