@@ -29,6 +29,9 @@ public static class ProblemTypes
     /// <summary>504: OCP® did not answer in time.</summary>
     public const string UpstreamTimeout = Prefix + "upstream-timeout";
 
+    /// <summary>503: no access token for OCP® could be obtained from the token endpoint.</summary>
+    public const string CredentialsUnavailable = Prefix + "credentials-unavailable";
+
     /// <summary>400 or other 4xx: the request itself could not be read (aborted or malformed framing).</summary>
     public const string BadRequest = Prefix + "bad-request";
 }

@@ -34,7 +34,25 @@ public static class SandboxExtensions
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SandboxExtensions));
         SandboxLog.Enabled(logger, options.BasePath);
         app.MapPost(options.BasePath + "/ocp/{**rest}", StandInOcpAsync);
+        app.MapPost(options.BasePath + "/token", StandInTokenEndpoint);
         return app;
+    }
+
+    /// <summary>A client-credentials token endpoint that issues a fresh random token to a Basic-authenticated client.</summary>
+    private static IResult StandInTokenEndpoint(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (!authorization.StartsWith("Basic ", StringComparison.Ordinal))
+        {
+            return Results.Json(new { error = "invalid_client" }, statusCode: StatusCodes.Status401Unauthorized);
+        }
+
+        return Results.Json(new
+        {
+            access_token = "sandbox-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)),
+            token_type = "Bearer",
+            expires_in = 3600,
+        });
     }
 
     /// <summary>Accepts any event and says what it received, so the README's curl shows the path end to end.</summary>
@@ -48,6 +66,8 @@ public static class SandboxExtensions
             receivedBy = "sandbox OCP® stand-in",
             eventType,
             bytes = request.ContentLength,
+            // Only the sandbox's own throw-away token, cut short: enough to see that one was attached.
+            authorization = request.Headers.Authorization.ToString() is { Length: > 20 } bearer ? bearer[..20] + "…" : "none",
         });
     }
 }

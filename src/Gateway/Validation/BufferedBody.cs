@@ -20,6 +20,9 @@ internal sealed class BufferedBody : IDisposable
 
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
 
+    /// <summary>The bytes, valid until the request ends.</summary>
+    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
+
     /// <summary>A read-only stream over the bytes, to hand to the forwarder.</summary>
     public Stream OpenRead() => new MemoryStream(_buffer ?? throw new ObjectDisposedException(nameof(BufferedBody)), 0, Length, writable: false);
 

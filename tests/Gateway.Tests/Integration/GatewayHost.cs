@@ -1,6 +1,10 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
 using WireMock.Server;
 
 namespace OcpTalkdesk.Gateway.Tests.Integration;
@@ -13,6 +17,10 @@ public sealed class GatewayHost : IDisposable
 {
     public const string EventsPath = "/talkdesk/events";
     public const string OcpPath = "/ocp/events";
+    public const string TokenPath = "/connect/token";
+    public const string ClientId = "gateway-client";
+    public const string ClientSecret = "s3cr3t-Value-never-logged";
+    public const string FirstToken = "token-AAA-1";
 
     private readonly WebApplicationFactory<Program> _factory;
 
@@ -20,12 +28,17 @@ public sealed class GatewayHost : IDisposable
     {
     }
 
-    private GatewayHost(IReadOnlyDictionary<string, string?> settings, string? ocpAddress)
+    private GatewayHost(IReadOnlyDictionary<string, string?> settings, string? ocpAddress, Action<IServiceCollection>? services = null)
     {
         Ocp = WireMockServer.Start();
+        TokenEndpoint = WireMockServer.Start();
+        IssueTokens(FirstToken);
         var merged = new Dictionary<string, string?>
         {
             ["ReverseProxy:Clusters:ocp:Destinations:primary:Address"] = ocpAddress ?? Ocp.Url + OcpPath,
+            ["Gateway:TokenClients:ocp:TokenEndpoint"] = TokenEndpoint.Url + TokenPath,
+            ["Gateway:TokenClients:ocp:ClientId"] = ClientId,
+            ["Gateway:TokenClients:ocp:ClientSecret"] = ClientSecret,
         };
         foreach (var (key, value) in settings)
         {
@@ -36,14 +49,30 @@ public sealed class GatewayHost : IDisposable
         {
             builder.UseEnvironment("Testing");
             builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(merged));
+            if (services is not null)
+            {
+                builder.ConfigureTestServices(services);
+            }
         });
     }
 
     /// <summary>A gateway with extra settings; <paramref name="ocpAddress"/> overrides where the cluster points.</summary>
-    public static GatewayHost Create(IReadOnlyDictionary<string, string?> settings, string? ocpAddress = null) =>
-        new(settings, ocpAddress);
+    public static GatewayHost Create(IReadOnlyDictionary<string, string?> settings, string? ocpAddress = null,
+        Action<IServiceCollection>? services = null) => new(settings, ocpAddress, services);
 
     public WireMockServer Ocp { get; }
+
+    /// <summary>The stand-in OAuth token endpoint.</summary>
+    public WireMockServer TokenEndpoint { get; }
+
+    /// <summary>Makes the token endpoint answer with <paramref name="token"/> (lifetime <paramref name="expiresIn"/> s).</summary>
+    public void IssueTokens(string token, int expiresIn = 3600)
+    {
+        TokenEndpoint.Reset();
+        TokenEndpoint.Given(Request.Create().WithPath(TokenPath).UsingPost())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody($$"""{"access_token":"{{token}}","token_type":"Bearer","expires_in":{{expiresIn}}}"""));
+    }
 
     public IServiceProvider Services => _factory.Services;
 
@@ -54,5 +83,7 @@ public sealed class GatewayHost : IDisposable
         _factory.Dispose();
         Ocp.Stop();
         Ocp.Dispose();
+        TokenEndpoint.Stop();
+        TokenEndpoint.Dispose();
     }
 }
