@@ -48,6 +48,9 @@ internal sealed class TokenCache : IDisposable
     /// <summary>The client's cached token if it is still valid, else null (health and metrics).</summary>
     public AccessToken? Peek(string tokenClient) => State(tokenClient).Peek();
 
+    /// <summary>The renewal under way for the client, if any (lets tests wait on it instead of on time).</summary>
+    internal Task? PendingRenewal(string tokenClient) => State(tokenClient).PendingRenewal;
+
     public void Dispose()
     {
         foreach (var state in _clients.Values)

@@ -61,6 +61,17 @@ internal sealed class TokenClientState : IDisposable
         return new ValueTask<AccessToken>(FetchAsync(cancellationToken));
     }
 
+    public Task? PendingRenewal
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _inflight;
+            }
+        }
+    }
+
     public AccessToken? Peek()
     {
         var token = _current;

@@ -42,12 +42,27 @@ public sealed class GatewayHost : IDisposable
         };
         foreach (var (key, value) in settings)
         {
-            merged[key] = value;
+            // null takes one of the defaults above away (an in-memory null would hide other sources).
+            if (value is null)
+            {
+                merged.Remove(key);
+            }
+            else
+            {
+                merged[key] = value;
+            }
         }
 
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseEnvironment("Testing");
+            // Host settings are visible while Program.cs builds (app configuration added here only
+            // later), which settings read at registration time, such as SecretsDirectory, need.
+            foreach (var (key, value) in merged)
+            {
+                builder.UseSetting(key, value);
+            }
+
             builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(merged));
             if (services is not null)
             {
