@@ -27,6 +27,10 @@ public static class ConfigurationExtensions
             .BindConfiguration(GatewayOptions.SectionName)
             .ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
+        builder.Services.AddOptions<ManagementOptions>()
+            .BindConfiguration(GatewayOptions.SectionName)
+            .Validate(o => o.ManagementPort is null or (> 0 and <= 65535), "Gateway:ManagementPort must be a TCP port (1-65535).")
+            .ValidateOnStart();
         return builder;
     }
 }

@@ -1,3 +1,5 @@
+using OcpTalkdesk.Gateway.Metrics;
+using OcpTalkdesk.Gateway.Timeouts;
 using OcpTalkdesk.Gateway.Validation;
 
 namespace OcpTalkdesk.Gateway.Proxy;
@@ -23,11 +25,14 @@ public static class ProxyExtensions
     {
         app.MapReverseProxy(proxy =>
         {
+            proxy.UseRequestMetrics();
+            proxy.UseExecutionTimeoutAnswers();
             proxy.UseMiddleware<UpstreamErrorMiddleware>();
             proxy.UseEventValidation();
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();
+            proxy.UseUpstreamTiming();
         });
         return app;
     }

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Timeouts;
+using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Problems;
 
 namespace OcpTalkdesk.Gateway.Proxy;
@@ -20,11 +22,14 @@ internal sealed class UpstreamErrorMiddleware(RequestDelegate next, ProblemRespo
         await next(context);
 
         var error = context.GetForwarderErrorFeature();
-        if (error is null || context.Response.HasStarted)
+        // An expired execution timeout is answered by the timeout step, which wraps this one.
+        if (error is null || context.Response.HasStarted
+            || context.Features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken.IsCancellationRequested == true)
         {
             return;
         }
 
+        context.Features.Get<RequestTelemetry>()?.Set(Outcome.UpstreamError);
         ProxyLog.ForwardFailed(logger, context.GetReverseProxyFeature().Route.Config.RouteId, error.Error, context.Response.StatusCode);
         if (context.Response.StatusCode == StatusCodes.Status504GatewayTimeout)
         {

@@ -1,4 +1,5 @@
 using Microsoft.Net.Http.Headers;
+using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Problems;
 using OcpTalkdesk.Gateway.Validation;
 using Yarp.ReverseProxy.Transforms;
@@ -50,6 +51,7 @@ internal sealed class BearerTokenTransformProvider(TokenCache cache, ProblemResp
             catch (TokenUnavailableException ex)
             {
                 TokenLog.TokenUnavailable(logger, routeId, client, ex.Error);
+                transform.HttpContext.Features.Get<RequestTelemetry>()?.Set(Outcome.TokenUnavailable);
                 await problems.WriteAsync(transform.HttpContext, StatusCodes.Status503ServiceUnavailable, ProblemTypes.CredentialsUnavailable,
                     "Upstream credentials unavailable", $"No access token for OCP® could be obtained (token client '{client}': {ex.Error}).");
                 return;

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
+using OcpTalkdesk.Gateway.Metrics;
 
 namespace OcpTalkdesk.Gateway.Tokens;
 
@@ -15,15 +16,23 @@ internal sealed class TokenCache : IDisposable
     private readonly FrozenDictionary<string, TokenClientState> _clients;
 
     public TokenCache(IOptionsMonitor<TokenClientOptions> options, TokenClientNames names, ITokenEndpoint endpoint,
-        TimeProvider time, ILogger<TokenCache> logger)
+        TimeProvider time, ILogger<TokenCache> logger, GatewayMetrics metrics)
     {
         var clients = new Dictionary<string, TokenClientState>(StringComparer.Ordinal);
         foreach (var name in names.Names)
         {
-            clients[name] = new TokenClientState(name, options, endpoint, time, logger);
+            clients[name] = new TokenClientState(name, options, endpoint, time, logger, metrics);
         }
 
         _clients = clients.ToFrozenDictionary(StringComparer.Ordinal);
+        metrics.Registry.AddBeforeCollectCallback(() =>
+        {
+            var now = time.GetUtcNow();
+            foreach (var (name, state) in _clients)
+            {
+                metrics.TokenExpiresIn(name, state.Peek() is { } token ? (token.ExpiresAt - now).TotalSeconds : 0);
+            }
+        });
     }
 
     public IEnumerable<string> ClientNames => _clients.Keys;

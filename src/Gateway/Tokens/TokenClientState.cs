@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OcpTalkdesk.Gateway.Metrics;
 
 namespace OcpTalkdesk.Gateway.Tokens;
 
@@ -21,6 +22,7 @@ internal sealed class TokenClientState : IDisposable
     private readonly ITokenEndpoint _endpoint;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly GatewayMetrics _metrics;
     private readonly Lock _gate = new();
 
     private volatile AccessToken? _current;
@@ -31,8 +33,10 @@ internal sealed class TokenClientState : IDisposable
     private ITimer? _timer;
     private bool _disposed;
 
-    public TokenClientState(string name, IOptionsMonitor<TokenClientOptions> options, ITokenEndpoint endpoint, TimeProvider time, ILogger logger)
+    public TokenClientState(string name, IOptionsMonitor<TokenClientOptions> options, ITokenEndpoint endpoint, TimeProvider time,
+        ILogger logger, GatewayMetrics metrics)
     {
+        _metrics = metrics;
         _name = name;
         _options = options;
         _endpoint = endpoint;
@@ -161,8 +165,14 @@ internal sealed class TokenClientState : IDisposable
             if (result.IsSuccess)
             {
                 var token = CreateToken(result, options, started);
+                _metrics.TokenRequested(_name, success: true);
                 lock (_gate)
                 {
+                    if (_current is not null)
+                    {
+                        _metrics.TokenRefreshed(_name);
+                    }
+
                     _current = token;
                     _failures = 0;
                     _inflight = null;
@@ -180,6 +190,7 @@ internal sealed class TokenClientState : IDisposable
             error = ex is OptionsValidationException ? "invalid_configuration" : "unreachable";
         }
 
+        _metrics.TokenRequested(_name, success: false);
         TimeSpan delay;
         lock (_gate)
         {

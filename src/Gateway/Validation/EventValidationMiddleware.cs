@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Newtonsoft.Json.Linq;
+using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Problems;
 
 namespace OcpTalkdesk.Gateway.Validation;
@@ -10,9 +11,9 @@ namespace OcpTalkdesk.Gateway.Validation;
 /// reaches OCP®) or hands the original bytes on to the forwarder unchanged.
 /// </summary>
 internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegistry registry,
-    ProblemResponder problems, ILogger<EventValidationMiddleware> logger)
+    ProblemResponder problems, GatewayMetrics metrics, ILogger<EventValidationMiddleware> logger)
 {
-    private const string UnknownEventType = "unknown";
+    private const string UnknownEventType = MetricLabels.UnknownEventType;
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -26,7 +27,7 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
         var request = context.Request;
         if (!JsonContentType.IsAccepted(request.ContentType))
         {
-            await RejectAsync(context, route.RouteId, StatusCodes.Status415UnsupportedMediaType, ProblemTypes.UnsupportedMediaType,
+            await RejectAsync(context, route.RouteId, Outcome.RejectedMalformed, StatusCodes.Status415UnsupportedMediaType, ProblemTypes.UnsupportedMediaType,
                 "Unsupported media type", "Talkdesk events must be sent as 'application/json' in UTF-8.", UnknownEventType);
             return;
         }
@@ -40,14 +41,14 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
         catch (BadHttpRequestException ex)
         {
             // Kestrel's own limits and framing errors (a Content-Length that lies, a body too slow).
-            await RejectAsync(context, route.RouteId, ex.StatusCode, ProblemTypes.BadRequest,
+            await RejectAsync(context, route.RouteId, Outcome.RejectedMalformed, ex.StatusCode, ProblemTypes.BadRequest,
                 "Unreadable request body", "The request body could not be read: " + ex.Message, UnknownEventType);
             return;
         }
 
         if (body is null)
         {
-            await RejectAsync(context, route.RouteId, StatusCodes.Status413PayloadTooLarge, ProblemTypes.BodyTooLarge,
+            await RejectAsync(context, route.RouteId, Outcome.RejectedMalformed, StatusCodes.Status413PayloadTooLarge, ProblemTypes.BodyTooLarge,
                 "Event too large", $"The body is larger than the {catalog.MaxEventBytes} bytes allowed.", UnknownEventType);
             return;
         }
@@ -81,7 +82,7 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
         var json = EventParser.Parse(body, out var parseError);
         if (json is null)
         {
-            await RejectAsync(context, routeId, StatusCodes.Status400BadRequest, ProblemTypes.MalformedBody,
+            await RejectAsync(context, routeId, Outcome.RejectedMalformed, StatusCodes.Status400BadRequest, ProblemTypes.MalformedBody,
                 "Malformed event", parseError!, UnknownEventType);
             return null;
         }
@@ -96,16 +97,22 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
                 { Type: not JTokenType.String } => "The event's 'event_type' must be a string.",
                 _ => "The event's 'event_type' is not one this gateway accepts.",
             };
-            await RejectAsync(context, routeId, StatusCodes.Status400BadRequest, ProblemTypes.UnknownEventType,
+            await RejectAsync(context, routeId, Outcome.RejectedMalformed, StatusCodes.Status400BadRequest, ProblemTypes.UnknownEventType,
                 "Unknown event type", detail + " Accepted: " + string.Join(", ", catalog.AcceptedEventTypes) + ".",
                 UnknownEventType, "acceptedEventTypes", catalog.AcceptedEventTypes);
             return null;
         }
 
+        if (context.Features.Get<RequestTelemetry>() is { } telemetry)
+        {
+            telemetry.EventType = schema.EventType;
+        }
+
         var violations = schema.Validate(json);
         if (violations.Count > 0)
         {
-            await RejectAsync(context, routeId, StatusCodes.Status400BadRequest, ProblemTypes.SchemaViolation,
+            CountViolations(routeId, schema.EventType, violations);
+            await RejectAsync(context, routeId, Outcome.RejectedSchema, StatusCodes.Status400BadRequest, ProblemTypes.SchemaViolation,
                 "Event does not match its schema",
                 $"The '{schema.EventType}' event breaks its schema in {violations.Count} place(s).",
                 schema.EventType, "errors", violations);
@@ -115,9 +122,29 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
         return schema;
     }
 
-    private Task RejectAsync(HttpContext context, string routeId, int status, string type, string title, string detail,
+    /// <summary>One count per failing keyword, so "which rule breaks most" is one query.</summary>
+    private void CountViolations(string routeId, string eventType, IReadOnlyList<SchemaViolation> violations)
+    {
+        for (var i = 0; i < violations.Count; i++)
+        {
+            var keyword = violations[i].Keyword;
+            var seen = false;
+            for (var j = 0; j < i && !seen; j++)
+            {
+                seen = violations[j].Keyword == keyword;
+            }
+
+            if (!seen)
+            {
+                metrics.SchemaRejected(routeId, eventType, keyword);
+            }
+        }
+    }
+
+    private Task RejectAsync(HttpContext context, string routeId, Outcome outcome, int status, string type, string title, string detail,
         string eventType, string? extensionName = null, object? extensionValue = null)
     {
+        context.Features.Get<RequestTelemetry>()?.Set(outcome);
         ValidationLog.EventRejected(logger, routeId, status, type, eventType);
         return problems.WriteAsync(context, status, type, title, detail, extensionName, extensionValue);
     }

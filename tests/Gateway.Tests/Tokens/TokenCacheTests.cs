@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Tokens;
 
 namespace OcpTalkdesk.Gateway.Tests.Tokens;
@@ -22,7 +23,7 @@ public sealed class TokenCacheTests : IDisposable
             RefreshBeforeExpiry = TimeSpan.FromSeconds(60),
             MaxRetryDelay = TimeSpan.FromSeconds(8),
         };
-        _cache = new TokenCache(new StaticOptionsMonitor(options), new TokenClientNames([Client]), _endpoint, _time, NullLogger<TokenCache>.Instance);
+        _cache = new TokenCache(new StaticOptionsMonitor(options), new TokenClientNames([Client]), _endpoint, _time, NullLogger<TokenCache>.Instance, new GatewayMetrics());
     }
 
     public void Dispose() => _cache.Dispose();

@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using OcpTalkdesk.Gateway.Configuration;
+
+namespace OcpTalkdesk.Gateway.Health;
+
+/// <summary>Liveness and readiness endpoints on ASP.NET Core health checks.</summary>
+public static class HealthExtensions
+{
+    private const string ReadyTag = "ready";
+
+    /// <summary>Registers the readiness checks: schemas, token clients, upstream destinations.</summary>
+    public static IHostApplicationBuilder AddGatewayHealth(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddHealthChecks()
+            .AddCheck<SchemaCatalogHealthCheck>("schemas", tags: [ReadyTag])
+            .AddCheck<TokenClientsHealthCheck>("tokens", tags: [ReadyTag])
+            .AddCheck<UpstreamDestinationsHealthCheck>("upstreams", tags: [ReadyTag]);
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps <c>/healthz</c> (the process serves; no check runs) and <c>/readyz</c> (every readiness
+    /// check), both JSON, on the management port when one is configured.
+    /// </summary>
+    public static WebApplication MapGatewayHealth(this WebApplication app)
+    {
+        var management = app.Services.GetRequiredService<IOptions<ManagementOptions>>().Value;
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthJsonWriter.WriteAsync })
+            .RequireManagementPort(management);
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = HealthJsonWriter.WriteAsync })
+            .RequireManagementPort(management);
+        return app;
+    }
+}

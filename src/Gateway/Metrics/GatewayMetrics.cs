@@ -1,0 +1,73 @@
+using Prometheus;
+
+namespace OcpTalkdesk.Gateway.Metrics;
+
+/// <summary>
+/// Every metric the gateway defines, in one place, on the application's own registry (so two
+/// gateways in one process, as in the tests, never share counts). Prometheus naming: base units,
+/// <c>_total</c> counters, <c>_seconds</c> durations.
+/// </summary>
+public sealed class GatewayMetrics
+{
+    /// <summary>From 0.5 ms (a rejected event) to 30 s (Talkdesk's longest execution timeout).</summary>
+    internal static readonly double[] DurationBuckets =
+        [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 20, 30];
+
+    private readonly Counter _requests;
+    private readonly Histogram _duration;
+    private readonly Histogram _upstreamDuration;
+    private readonly Counter _schemaRejections;
+    private readonly Gauge _inFlight;
+    private readonly Counter _tokenRequests;
+    private readonly Counter _tokenRefreshes;
+    private readonly Gauge _tokenExpiry;
+
+    /// <summary>Creates the metrics on a new registry.</summary>
+    public GatewayMetrics()
+    {
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        _requests = factory.CreateCounter("ocp_gateway_requests_total",
+            "Calls on Talkdesk routes by outcome and the status answered.", ["route", "event_type", "outcome", "status_code"]);
+        _duration = factory.CreateHistogram("ocp_gateway_request_duration_seconds",
+            "Time the gateway held a call, from routing to the end of the answer.", ["route", "event_type", "outcome"],
+            new HistogramConfiguration { Buckets = DurationBuckets });
+        _upstreamDuration = factory.CreateHistogram("ocp_gateway_upstream_duration_seconds",
+            "Time spent forwarding to OCP® and relaying its answer.", ["route", "event_type", "status_code"],
+            new HistogramConfiguration { Buckets = DurationBuckets });
+        _schemaRejections = factory.CreateCounter("ocp_gateway_schema_rejections_total",
+            "Events rejected by their schema, once per failing keyword.", ["route", "event_type", "keyword"]);
+        _inFlight = factory.CreateGauge("ocp_gateway_requests_in_flight", "Calls the gateway is holding now.", ["route"]);
+        _tokenRequests = factory.CreateCounter("ocp_gateway_token_requests_total",
+            "Token requests to the token endpoint by result.", ["token_client", "result"]);
+        _tokenRefreshes = factory.CreateCounter("ocp_gateway_token_refreshes_total",
+            "Tokens replaced by a renewed one.", ["token_client"]);
+        _tokenExpiry = factory.CreateGauge("ocp_gateway_token_expiry_seconds",
+            "Seconds until the cached token expires (0 when none is valid).", ["token_client"]);
+    }
+
+    /// <summary>The registry <c>/metrics</c> exports.</summary>
+    public CollectorRegistry Registry { get; }
+
+    internal Gauge.Child InFlight(string route) => _inFlight.WithLabels([route]);
+
+    internal void RequestCompleted(string route, string eventType, Outcome outcome, int status, double seconds)
+    {
+        var outcomeLabel = MetricLabels.Of(outcome);
+        _requests.WithLabels([route, eventType, outcomeLabel, MetricLabels.StatusCode(status)]).Inc();
+        _duration.WithLabels([route, eventType, outcomeLabel]).Observe(seconds);
+    }
+
+    internal void UpstreamCompleted(string route, string eventType, int status, double seconds) =>
+        _upstreamDuration.WithLabels([route, eventType, MetricLabels.StatusCode(status)]).Observe(seconds);
+
+    internal void SchemaRejected(string route, string eventType, string keyword) =>
+        _schemaRejections.WithLabels([route, eventType, keyword]).Inc();
+
+    internal void TokenRequested(string tokenClient, bool success) =>
+        _tokenRequests.WithLabels([tokenClient, success ? "success" : "failure"]).Inc();
+
+    internal void TokenRefreshed(string tokenClient) => _tokenRefreshes.WithLabels([tokenClient]).Inc();
+
+    internal void TokenExpiresIn(string tokenClient, double seconds) => _tokenExpiry.WithLabels([tokenClient]).Set(seconds);
+}

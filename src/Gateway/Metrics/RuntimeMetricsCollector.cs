@@ -1,0 +1,40 @@
+using Prometheus;
+
+namespace OcpTalkdesk.Gateway.Metrics;
+
+/// <summary>
+/// Adds prometheus-net's process and .NET runtime metrics, the .NET meters (ASP.NET Core, Kestrel,
+/// HttpClient) and the event counters, YARP's forwarder counters (<c>Yarp.ReverseProxy</c>) among
+/// them, to the gateway's registry while the host runs.
+/// </summary>
+internal sealed class RuntimeMetricsCollector(GatewayMetrics metrics) : IHostedService, IDisposable
+{
+    private IDisposable? _eventCounters;
+    private IDisposable? _meters;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        DotNetStats.Register(metrics.Registry);
+        _eventCounters = EventCounterAdapter.StartListening(new EventCounterAdapterOptions
+        {
+            MetricFactory = Prometheus.Metrics.WithCustomRegistry(metrics.Registry),
+            EventSourceFilterPredicate = name => name == "Yarp.ReverseProxy" || EventCounterAdapter.DefaultEventSourceFilterPredicate(name),
+        });
+        _meters = MeterAdapter.StartListening(new MeterAdapterOptions { Registry = metrics.Registry });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _eventCounters?.Dispose();
+        _meters?.Dispose();
+        _eventCounters = null;
+        _meters = null;
+    }
+}

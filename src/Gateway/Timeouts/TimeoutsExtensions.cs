@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.Extensions.Options;
+
+namespace OcpTalkdesk.Gateway.Timeouts;
+
+/// <summary>The execution timeout, on ASP.NET Core's request timeouts (which YARP's route <c>Timeout</c> also uses).</summary>
+public static class TimeoutsExtensions
+{
+    /// <summary>
+    /// Binds <c>Gateway:ExecutionTimeout</c> and makes it the default request timeout of every
+    /// endpoint; a route's YARP <c>Timeout</c> or <c>TimeoutPolicy</c> overrides it.
+    /// </summary>
+    public static IHostApplicationBuilder AddExecutionTimeouts(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ExecutionTimeoutOptions>()
+            .BindConfiguration("Gateway")
+            .Validate(o => o.ExecutionTimeout > TimeSpan.Zero && o.ExecutionTimeout <= ExecutionTimeoutOptions.Longest,
+                $"Gateway:ExecutionTimeout must be more than 0 and at most {ExecutionTimeoutOptions.Longest.TotalSeconds:0} seconds (Talkdesk's longest action timeout).")
+            .ValidateOnStart();
+        builder.Services.AddRequestTimeouts();
+        builder.Services.AddOptions<RequestTimeoutOptions>()
+            .Configure<IOptions<ExecutionTimeoutOptions>>((timeouts, execution) => timeouts.DefaultPolicy = new RequestTimeoutPolicy
+            {
+                Timeout = execution.Value.ExecutionTimeout,
+                TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
+            });
+        return builder;
+    }
+
+    /// <summary>Starts the clock on every request (after routing, so per-route timeouts apply).</summary>
+    public static WebApplication UseExecutionTimeouts(this WebApplication app)
+    {
+        app.UseRequestTimeouts();
+        return app;
+    }
+
+    /// <summary>Answers an expired timeout on a proxied call with 504 problem+json.</summary>
+    public static IReverseProxyApplicationBuilder UseExecutionTimeoutAnswers(this IReverseProxyApplicationBuilder proxy)
+    {
+        proxy.UseMiddleware<ExecutionTimeoutMiddleware>();
+        return proxy;
+    }
+}
