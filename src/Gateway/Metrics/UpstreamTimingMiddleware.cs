@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Http.Timeouts;
 
 namespace OcpTalkdesk.Gateway.Metrics;
 
@@ -10,8 +11,10 @@ internal sealed class UpstreamTimingMiddleware(RequestDelegate next, GatewayMetr
         var started = Stopwatch.GetTimestamp();
         await next(context);
         var telemetry = context.Features.Get<RequestTelemetry>();
-        // A transform that answered itself (no token) never reached OCP®.
-        if (telemetry is null || telemetry.Outcome is null)
+        // A transform that answered itself (no token) never reached OCP®, and a call cut by the
+        // execution timeout has no upstream status (YARP reports its own, yarp#2662).
+        if ((telemetry is null || telemetry.Outcome is null)
+            && context.Features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken.IsCancellationRequested != true)
         {
             metrics.UpstreamCompleted(context.GetReverseProxyFeature().Route.Config.RouteId,
                 telemetry?.EventType ?? MetricLabels.UnknownEventType, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);

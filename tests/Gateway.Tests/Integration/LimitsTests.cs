@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using WireMock.RequestBuilders;
@@ -56,7 +55,7 @@ public sealed class LimitsTests
     [Fact]
     public async Task Upstream_down_gets_502_problem()
     {
-        using var host = GatewayHost.Create(new Dictionary<string, string?>(), $"http://127.0.0.1:{ClosedPort()}/");
+        using var host = GatewayHost.Create(new Dictionary<string, string?>(), $"http://127.0.0.1:{Ports.Closed()}/");
 
         var response = await host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(Samples.Bytes("conversation_ended")));
 
@@ -74,12 +73,5 @@ public sealed class LimitsTests
         const string Tail = "\"}";
         var body = Head + new string('x', size - Head.Length - Tail.Length) + Tail;
         return Encoding.UTF8.GetBytes(body);
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
