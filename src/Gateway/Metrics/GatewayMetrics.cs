@@ -64,6 +64,15 @@ public sealed class GatewayMetrics
     internal void SchemaRejected(string route, string eventType, string keyword) =>
         _schemaRejections.WithLabels([route, eventType, keyword]).Inc();
 
+    /// <summary>Publishes a token client's series at zero, so dashboards and alerts see them before the first event.</summary>
+    internal void AddTokenClient(string tokenClient)
+    {
+        _tokenRequests.WithLabels([tokenClient, "success"]).Publish();
+        _tokenRequests.WithLabels([tokenClient, "failure"]).Publish();
+        _tokenRefreshes.WithLabels([tokenClient]).Publish();
+        _tokenExpiry.WithLabels([tokenClient]).Publish();
+    }
+
     internal void TokenRequested(string tokenClient, bool success) =>
         _tokenRequests.WithLabels([tokenClient, success ? "success" : "failure"]).Inc();
 

@@ -22,6 +22,7 @@ internal sealed class TokenCache : IDisposable
         foreach (var name in names.Names)
         {
             clients[name] = new TokenClientState(name, options, endpoint, time, logger, metrics);
+            metrics.AddTokenClient(name);
         }
 
         _clients = clients.ToFrozenDictionary(StringComparer.Ordinal);

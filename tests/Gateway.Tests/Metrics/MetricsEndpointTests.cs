@@ -64,6 +64,23 @@ public sealed partial class MetricsEndpointTests
         Assert.DoesNotContain(labelValues, v => v.Contains("/talkdesk", StringComparison.Ordinal) || v.Contains("/ocp", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Every_series_the_grafana_dashboard_queries_is_exported()
+    {
+        using var host = new GatewayHost();
+        host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(202));
+        var client = host.CreateClient();
+        await client.PostAsync(GatewayHost.EventsPath, Samples.Json(Samples.Bytes("message_created")));
+        await client.PostAsync(GatewayHost.EventsPath, Samples.Json("{\"event_type\":\"message_created\"}"));
+        var dashboard = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "grafana", "ocp-gateway-dashboard.json"));
+
+        var exported = await client.GetStringAsync("/metrics");
+
+        var queried = SeriesName().Matches(dashboard).Select(m => m.Value).ToHashSet();
+        Assert.NotEmpty(queried);
+        Assert.All(queried, name => Assert.Contains("\n" + name, exported, StringComparison.Ordinal));
+    }
+
     private static double Sample(string text, string name, string eventType, string outcome, string status) =>
         Value(text, $$"""{{name}}{route="talkdesk-events",event_type="{{eventType}}",outcome="{{outcome}}",status_code="{{status}}"}""");
 
@@ -80,6 +97,9 @@ public sealed partial class MetricsEndpointTests
         Assert.Fail($"no series {series} in /metrics");
         return 0;
     }
+
+    [GeneratedRegex("(ocp_gateway|process)_[a-z_]+")]
+    private static partial Regex SeriesName();
 
     [GeneratedRegex("=\"([^\"]*)\"")]
     private static partial Regex LabelValue();
