@@ -1,5 +1,6 @@
 using OcpTalkdesk.Gateway.Configuration;
 using OcpTalkdesk.Gateway.Health;
+using OcpTalkdesk.Gateway.InboundAuth;
 using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Problems;
 using OcpTalkdesk.Gateway.Proxy;
@@ -19,6 +20,7 @@ builder.AddGatewayOptions();
 builder.AddGatewayProblems();
 builder.AddExecutionTimeouts();
 builder.AddGatewayMetrics();
+builder.AddInboundAuth();
 builder.AddEventValidation();
 builder.AddGatewayProxy();
 builder.AddTokenClients();
@@ -28,6 +30,7 @@ builder.AddSandbox();
 var app = builder.Build();
 
 app.UseGatewayProblems();
+app.UseInboundAuth();
 app.UseExecutionTimeouts();
 app.MapGatewayMetrics();
 app.MapGatewayHealth();

@@ -18,6 +18,7 @@ public sealed class GatewayMetrics
     private readonly Histogram _upstreamDuration;
     private readonly Counter _schemaRejections;
     private readonly Gauge _inFlight;
+    private readonly Counter _inboundRejections;
     private readonly Counter _tokenRequests;
     private readonly Counter _tokenRefreshes;
     private readonly Gauge _tokenExpiry;
@@ -37,6 +38,8 @@ public sealed class GatewayMetrics
             new HistogramConfiguration { Buckets = DurationBuckets });
         _schemaRejections = factory.CreateCounter("ocp_gateway_schema_rejections_total",
             "Events rejected by their schema, once per failing keyword.", ["route", "event_type", "keyword"]);
+        _inboundRejections = factory.CreateCounter("ocp_gateway_inbound_auth_rejections_total",
+            "Callers refused before their body was read, by reason: missing, invalid, forbidden.", ["route", "reason"]);
         _inFlight = factory.CreateGauge("ocp_gateway_requests_in_flight", "Calls the gateway is holding now.", ["route"]);
         _tokenRequests = factory.CreateCounter("ocp_gateway_token_requests_total",
             "Token requests to the token endpoint by result.", ["token_client", "result"]);
@@ -71,6 +74,12 @@ public sealed class GatewayMetrics
         _tokenRequests.WithLabels([tokenClient, "failure"]).Publish();
         _tokenRefreshes.WithLabels([tokenClient]).Publish();
         _tokenExpiry.WithLabels([tokenClient]).Publish();
+    }
+
+    internal void InboundRejected(string route, string reason, int status)
+    {
+        _inboundRejections.WithLabels([route, reason]).Inc();
+        _requests.WithLabels([route, MetricLabels.UnknownEventType, MetricLabels.Of(Outcome.Unauthorized), MetricLabels.StatusCode(status)]).Inc();
     }
 
     internal void TokenRequested(string tokenClient, bool success) =>

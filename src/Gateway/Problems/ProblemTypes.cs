@@ -32,6 +32,12 @@ public static class ProblemTypes
     /// <summary>503: no access token for OCP® could be obtained from the token endpoint.</summary>
     public const string CredentialsUnavailable = Prefix + "credentials-unavailable";
 
+    /// <summary>401: the caller sent no credentials or wrong ones.</summary>
+    public const string Unauthenticated = Prefix + "unauthenticated";
+
+    /// <summary>403: the caller is known but not allowed (scope, source address).</summary>
+    public const string Forbidden = Prefix + "forbidden";
+
     /// <summary>400 or other 4xx: the request itself could not be read (aborted or malformed framing).</summary>
     public const string BadRequest = Prefix + "bad-request";
 }

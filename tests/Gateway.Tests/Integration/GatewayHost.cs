@@ -21,6 +21,8 @@ public sealed class GatewayHost : IDisposable
     public const string ClientId = "gateway-client";
     public const string ClientSecret = "s3cr3t-Value-never-logged";
     public const string FirstToken = "token-AAA-1";
+    public const string ApiKeyHeader = "X-API-Key";
+    public const string ApiKey = "test-inbound-key-0001";
 
     private readonly WebApplicationFactory<Program> _factory;
 
@@ -39,6 +41,7 @@ public sealed class GatewayHost : IDisposable
             ["Gateway:TokenClients:ocp:TokenEndpoint"] = TokenEndpoint.Url + TokenPath,
             ["Gateway:TokenClients:ocp:ClientId"] = ClientId,
             ["Gateway:TokenClients:ocp:ClientSecret"] = ClientSecret,
+            ["Gateway:InboundAuth:talkdesk:ApiKeys:0"] = ApiKey,
         };
         foreach (var (key, value) in settings)
         {
@@ -91,7 +94,16 @@ public sealed class GatewayHost : IDisposable
 
     public IServiceProvider Services => _factory.Services;
 
-    public HttpClient CreateClient() => _factory.CreateClient();
+    /// <summary>A client that authenticates as Talkdesk does in the shipped configuration (API key).</summary>
+    public HttpClient CreateClient()
+    {
+        var client = _factory.CreateClient();
+        client.DefaultRequestHeaders.Add(ApiKeyHeader, ApiKey);
+        return client;
+    }
+
+    /// <summary>A client without inbound credentials.</summary>
+    public HttpClient CreateAnonymousClient() => _factory.CreateClient();
 
     public void Dispose()
     {

@@ -20,6 +20,7 @@ public sealed partial class MetricsEndpointTests
             ["ReverseProxy:Routes:broken:ClusterId"] = "down",
             ["ReverseProxy:Routes:broken:Match:Path"] = "/talkdesk/broken",
             ["ReverseProxy:Routes:broken:Metadata:TalkdeskActions"] = "true",
+            ["ReverseProxy:Routes:broken:AuthorizationPolicy"] = "talkdesk",
             ["ReverseProxy:Clusters:down:Destinations:only:Address"] = $"http://127.0.0.1:{Ports.Closed()}/",
         });
         host.Ocp.Given(Request.Create().WithPath(GatewayHost.OcpPath).UsingPost()).RespondWith(Response.Create().WithStatusCode(202));

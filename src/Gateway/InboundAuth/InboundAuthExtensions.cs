@@ -1,0 +1,188 @@
+using System.Security.Claims;
+using idunno.Authentication.Basic;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace OcpTalkdesk.Gateway.InboundAuth;
+
+/// <summary>
+/// Inbound authentication on ASP.NET Core's authentication and authorization: each method of
+/// <c>Gateway:InboundAuth</c> becomes an authentication scheme and an authorization policy of the same
+/// name, which a YARP route selects with its <c>AuthorizationPolicy</c>.
+/// </summary>
+public static class InboundAuthExtensions
+{
+    /// <summary>The setting listing proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.</summary>
+    public const string TrustedProxiesKey = "Gateway:TrustedProxies";
+
+    /// <summary>Registers the configured methods' schemes and policies, the refusal answers and the credential stripping.</summary>
+    public static IHostApplicationBuilder AddInboundAuth(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var section = builder.Configuration.GetSection(InboundAuthOptions.SectionName);
+        var names = section.GetChildren().Select(c => c.Key).ToArray();
+        services.TryAddSingleton(new InboundAuthMethods(names));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InboundAuthOptions>, InboundAuthOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<ApiKeyAuthenticationOptions>, ApiKeyOptionsPostConfigure>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, AllowedNetworksHandler>());
+        services.TryAddSingleton<IAuthorizationMiddlewareResultHandler, InboundAuthResultHandler>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ITransformProvider, InboundCredentialsTransformProvider>());
+        services.AddHostedService<InboundAuthStartupCheck>();
+
+        var authentication = services.AddAuthentication();
+        var authorization = services.AddAuthorizationBuilder();
+        foreach (var name in names)
+        {
+            var methodSection = section.GetSection(name);
+            services.AddOptions<InboundAuthOptions>(name).Bind(methodSection).ValidateOnStart();
+            var type = methodSection["Type"];
+            var scheme = InboundAuthTypes.SchemeOf(name);
+            switch (type)
+            {
+                case InboundAuthTypes.ApiKey:
+                    authentication.AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(scheme, null);
+                    services.AddOptions<ApiKeyAuthenticationOptions>(scheme).Bind(methodSection);
+                    break;
+                case InboundAuthTypes.Basic:
+                    authentication.AddBasic(scheme, o => ConfigureBasic(o, name, methodSection));
+                    break;
+                case InboundAuthTypes.Bearer:
+                    authentication.AddJwtBearer(scheme, o => ConfigureBearer(o, methodSection));
+                    break;
+                default:
+                    // None, or an unknown type that the validator reports at start-up.
+                    scheme = string.Empty;
+                    break;
+            }
+
+            authorization.AddPolicy(name, policy =>
+            {
+                if (scheme.Length == 0)
+                {
+                    policy.RequireAssertion(_ => true);
+                }
+                else
+                {
+                    policy.AddAuthenticationSchemes(scheme).RequireAuthenticatedUser();
+                    if (methodSection["RequiredScope"] is { Length: > 0 } scope)
+                    {
+                        policy.RequireAssertion(c => HasScope(c.User, scope));
+                    }
+                }
+
+                policy.AddRequirements(new AllowedNetworksRequirement(name));
+            });
+        }
+
+        services.Configure<ForwardedHeadersOptions>(o =>
+        {
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // Believe forwarding headers only from the proxies the operator names, none by default.
+            o.KnownIPNetworks.Clear();
+            o.KnownProxies.Clear();
+            foreach (var proxy in builder.Configuration.GetSection(TrustedProxiesKey).Get<string[]>() ?? [])
+            {
+                o.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(proxy.Contains('/', StringComparison.Ordinal) ? proxy : proxy + (proxy.Contains(':', StringComparison.Ordinal) ? "/128" : "/32")));
+            }
+        });
+        return builder;
+    }
+
+    /// <summary>Forwarded headers from trusted proxies, then authentication and authorization.</summary>
+    public static WebApplication UseInboundAuth(this WebApplication app)
+    {
+        app.UseForwardedHeaders();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        return app;
+    }
+
+    private static void ConfigureBasic(BasicAuthenticationOptions options, string method, IConfigurationSection section)
+    {
+        options.Realm = "ocp-talkdesk-gateway";
+        options.AllowInsecureProtocol = section.GetValue<bool>("AllowInsecureProtocol");
+        options.Events = new BasicAuthenticationEvents
+        {
+            OnValidateCredentials = context =>
+            {
+                var users = context.HttpContext.RequestServices.GetRequiredService<IOptionsMonitor<InboundAuthOptions>>().Get(method).Users;
+                // Every user is checked, match or not, so timing says nothing about which names exist.
+                var valid = false;
+                foreach (var (user, password) in users)
+                {
+                    var userMatches = SecretHash.MatchesAny(context.Username, [SecretHash.OfConfigured(user)]);
+                    var passwordMatches = SecretHash.MatchesAny(context.Password, [SecretHash.OfConfigured(password)]);
+                    valid |= userMatches & passwordMatches;
+                }
+
+                if (valid)
+                {
+                    context.Principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, context.Username)], context.Scheme.Name));
+                    context.Success();
+                }
+                else
+                {
+                    context.Fail("The user name or password is not accepted.");
+                }
+
+                return Task.CompletedTask;
+            },
+        };
+    }
+
+    private static void ConfigureBearer(JwtBearerOptions options, IConfigurationSection section)
+    {
+        var settings = section.Get<InboundAuthOptions>() ?? new InboundAuthOptions();
+        options.MapInboundClaims = false;
+        options.RequireHttpsMetadata = settings.RequireHttpsMetadata;
+        options.Authority = settings.Authority;
+        options.Audience = settings.Audience;
+        if (!string.IsNullOrWhiteSpace(settings.MetadataAddress))
+        {
+            options.MetadataAddress = settings.MetadataAddress;
+        }
+
+        options.TokenValidationParameters.ValidAudience = settings.Audience;
+        options.TokenValidationParameters.ClockSkew = settings.ClockSkew;
+        if (!string.IsNullOrWhiteSpace(settings.Issuer))
+        {
+            options.TokenValidationParameters.ValidIssuer = settings.Issuer;
+        }
+        else if (!string.IsNullOrWhiteSpace(settings.JwksUri))
+        {
+            // A bare JWKS has no issuer to compare with; the audience and signature still bind the token.
+            options.TokenValidationParameters.ValidateIssuer = false;
+        }
+
+        if (!string.IsNullOrWhiteSpace(settings.JwksUri))
+        {
+            options.ConfigurationManager = new ConfigurationManager<OpenIdConnectConfiguration>(settings.JwksUri, new JwksRetriever(),
+                new HttpDocumentRetriever { RequireHttps = settings.RequireHttpsMetadata });
+        }
+    }
+
+    private static bool HasScope(ClaimsPrincipal user, string required)
+    {
+        foreach (var claim in user.Claims)
+        {
+            if (claim.Type is "scope" or "scp")
+            {
+                foreach (var scope in claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (string.Equals(scope, required, StringComparison.Ordinal))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+
+        return false;
+    }
+}
