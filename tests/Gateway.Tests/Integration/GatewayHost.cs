@@ -94,6 +94,9 @@ public sealed class GatewayHost : IDisposable
 
     public IServiceProvider Services => _factory.Services;
 
+    /// <summary>The in-process server, for requests that need a chosen remote address.</summary>
+    public Microsoft.AspNetCore.TestHost.TestServer Server => _factory.Server;
+
     /// <summary>A client that authenticates as Talkdesk does in the shipped configuration (API key).</summary>
     public HttpClient CreateClient()
     {

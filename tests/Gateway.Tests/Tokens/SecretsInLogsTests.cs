@@ -50,6 +50,7 @@ public sealed class SecretsInLogsTests
             Assert.DoesNotContain(GatewayHost.FirstToken, text, StringComparison.Ordinal);
             Assert.DoesNotContain("token-Second-2", text, StringComparison.Ordinal);
             Assert.DoesNotContain(InboundCredentials, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(GatewayHost.ApiKey, text, StringComparison.Ordinal);
         }
     }
 
