@@ -38,6 +38,18 @@ internal sealed class ProblemResponder(IProblemDetailsService problemDetails)
         }
     }
 
-    /// <summary>The W3C trace id when the request carried or started a trace, else the request id.</summary>
-    internal static string CorrelationId(HttpContext context) => Activity.Current?.Id ?? context.TraceIdentifier;
+    /// <summary>
+    /// The W3C trace context of the request (its Activity, or else the caller's <c>traceparent</c> when
+    /// per-request activities are off, as they are by default for speed), else the request id.
+    /// </summary>
+    internal static string CorrelationId(HttpContext context)
+    {
+        if (Activity.Current?.Id is { } id)
+        {
+            return id;
+        }
+
+        var traceparent = context.Request.Headers["traceparent"].ToString();
+        return ActivityContext.TryParse(traceparent, null, out _) ? traceparent : context.TraceIdentifier;
+    }
 }

@@ -11,8 +11,10 @@ public static class ProblemsExtensions
     /// </summary>
     public static IHostApplicationBuilder AddGatewayProblems(this IHostApplicationBuilder builder)
     {
+        // ASP.NET Core's writer sets traceId from the Activity only; this runs after it and also
+        // honours the caller's traceparent when per-request activities are off.
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-            context.ProblemDetails.Extensions.TryAdd("traceId", ProblemResponder.CorrelationId(context.HttpContext)));
+            context.ProblemDetails.Extensions["traceId"] = ProblemResponder.CorrelationId(context.HttpContext));
         builder.Services.TryAddSingleton<ProblemResponder>();
         return builder;
     }

@@ -6,8 +6,8 @@ namespace OcpTalkdesk.Gateway.Tokens;
 /// <summary>
 /// Sits in the forwarder's HTTP client. When OCP® answers 401 to a token the gateway attached, it
 /// drops that token, obtains a new one and resends the same buffered event once; a second 401
-/// passes back to Talkdesk. YARP itself never retries (yarp#56), and it does not allow its request
-/// content to be replaced in a transform, so the body is swapped for a replayable copy here.
+/// passes back to Talkdesk. YARP itself never retries (yarp#56) and its request content can be sent
+/// only once, so the resend carries the buffered bytes in content of its own.
 /// </summary>
 internal sealed class UnauthorizedRetryHandler(TokenCache cache, ILogger logger) : DelegatingHandler
 {
@@ -18,7 +18,7 @@ internal sealed class UnauthorizedRetryHandler(TokenCache cache, ILogger logger)
             return await base.SendAsync(request, cancellationToken);
         }
 
-        request.Content = Replayable(request.Content, body);
+        // The first send streams the buffered bytes through YARP's own content; only a resend needs a copy.
         var response = await base.SendAsync(request, cancellationToken);
         if (response.StatusCode != HttpStatusCode.Unauthorized)
         {

@@ -4,9 +4,15 @@ using NJsonSchema;
 namespace OcpTalkdesk.Gateway.Validation;
 
 /// <summary>One accepted event type with its compiled schema.</summary>
-internal sealed class EventSchema(string eventType, string schemaFile, JsonSchema schema, PathString upstreamPath)
+internal sealed class EventSchema(string eventType, string schemaFile, JsonSchema schema, SchemaNode? compiled, PathString upstreamPath)
 {
     public string EventType { get; } = eventType;
+
+    /// <summary>The event type as UTF-8, to match a body's <c>event_type</c> without a string.</summary>
+    public byte[] EventTypeUtf8 { get; } = System.Text.Encoding.UTF8.GetBytes(eventType);
+
+    /// <summary>The fast path's form of the schema, or null when only NJsonSchema can check it.</summary>
+    public SchemaNode? Compiled { get; } = compiled;
 
     public string SchemaFile { get; } = schemaFile;
 

@@ -79,6 +79,26 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
     /// <summary>The event's schema when it passes; otherwise writes the 400 and returns null.</summary>
     private async Task<EventSchema?> CheckAsync(HttpContext context, string routeId, EventCatalog catalog, BufferedBody body)
     {
+        var syntaxError = EventScanner.Scan(body.Span, catalog, out var candidate);
+        if (syntaxError is not null)
+        {
+            await RejectAsync(context, routeId, Outcome.RejectedMalformed, StatusCodes.Status400BadRequest, ProblemTypes.MalformedBody,
+                "Malformed event", syntaxError, UnknownEventType);
+            return null;
+        }
+
+        // The common case: a valid event, accepted in one pass over its bytes with no allocation.
+        if (candidate?.Compiled is { } compiled && FastPathValidator.IsCertainlyValid(body.Span, compiled))
+        {
+            if (context.Features.Get<RequestTelemetry>() is { } fastTelemetry)
+            {
+                fastTelemetry.EventType = candidate.EventType;
+            }
+
+            return candidate;
+        }
+
+        // Everything else is decided, and every rejection explained, by NJsonSchema.
         var json = EventParser.Parse(body, out var parseError);
         if (json is null)
         {

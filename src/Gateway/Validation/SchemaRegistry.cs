@@ -68,18 +68,23 @@ internal sealed class SchemaRegistry : IDisposable
             var key = $"{GatewayOptions.SectionName}:EventTypes:{eventType}:Schema";
             var path = options.ResolveSchemaPath(settings.Schema ?? throw new InvalidOperationException($"{key} is required."));
             JsonSchema schema;
+            SchemaNode? compiled;
             try
             {
                 // Loading a local file with no external $ref completes synchronously; this runs at
                 // start-up or on a reload thread, never on a request.
-                schema = JsonSchema.FromJsonAsync(File.ReadAllText(path), path).GetAwaiter().GetResult();
+                var text = File.ReadAllText(path);
+                schema = JsonSchema.FromJsonAsync(text, path).GetAwaiter().GetResult();
+                using var document = System.Text.Json.JsonDocument.Parse(text);
+                compiled = SchemaNode.TryCompile(document.RootElement);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Newtonsoft.Json.JsonException or InvalidOperationException or NotSupportedException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Newtonsoft.Json.JsonException
+                or System.Text.Json.JsonException or InvalidOperationException or NotSupportedException)
             {
                 throw new InvalidOperationException($"{key}: cannot load the schema file '{path}': {ex.Message}", ex);
             }
 
-            schemas.Add(eventType, new EventSchema(eventType, path, schema, new PathString(settings.UpstreamPath)));
+            schemas.Add(eventType, new EventSchema(eventType, path, schema, compiled, new PathString(settings.UpstreamPath)));
         }
 
         return new EventCatalog(schemas.ToFrozenDictionary(StringComparer.Ordinal), options.MaxEventBytes);

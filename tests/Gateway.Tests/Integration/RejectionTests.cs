@@ -158,7 +158,7 @@ public sealed class RejectionTests : IClassFixture<GatewayHost>
         var response = await _host.CreateClient().SendAsync(request);
 
         var text = await response.Content.ReadAsStringAsync();
-        Assert.Contains("4bf92f3577b34da6a3ce929d0e0e4736", text, StringComparison.Ordinal);
+        Assert.True(text.Contains("4bf92f3577b34da6a3ce929d0e0e4736", StringComparison.Ordinal), text);
         Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
     }
 

@@ -20,6 +20,7 @@ public sealed class SecretsInLogsTests
             ["Logging:LogLevel:Default"] = "Trace",
             ["Logging:LogLevel:Microsoft"] = "Trace",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
+            ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "Trace",
             ["Logging:LogLevel:Yarp"] = "Trace",
             ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace",
         };

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Load benchmark (issue #6): the gateway with every feature on, the same YARP bare, and nginx, all in
+# front of one fast upstream, in interleaved rounds. See bench/README.md.
+#
+#   bash bench/load.sh                 # 5 rounds of 10 s per target, ~4 minutes
+#   ROUNDS=3 DURATION=5 bash bench/load.sh
+#   SOAK=300 bash bench/load.sh        # then 5 minutes more on the gateway alone, sampling its RSS
+#
+# All servers (upstream, nginx, bare YARP, gateway) share core 0; wrk runs alone on core 1. Every
+# process started here is stopped by PID on exit. Traffic stays on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+SOAK=${SOAK:-0}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+UPSTREAM=18081 NGINX=18082 BARE=18083 GATEWAY=18084
+API_KEY=bench-inbound-key-0001
+
+for tool in wrk nginx taskset curl; do
+  command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk nginx util-linux curl >/dev/null; break; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== building (Release)"
+dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null
+dotnet publish bench/BareYarp/BareYarp.csproj -c Release -o "$work/bare" >/dev/null
+
+cat > "$work/upstream.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $work/upstream.pid;
+error_log $work/upstream-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$UPSTREAM;
+    keepalive_requests 1000000;
+    location = /ocp { default_type application/json; return 200 '{"accepted":true}'; }
+    location = /token { default_type application/json; return 200 '{"access_token":"bench-token","token_type":"Bearer","expires_in":3600}'; }
+  }
+}
+NGINX
+cat > "$work/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream ocp { server 127.0.0.1:$UPSTREAM; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NGINX;
+    keepalive_requests 1000000;
+    location = /talkdesk/events { proxy_pass http://ocp/ocp; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+NGINX
+cat > "$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-Key"] = "$API_KEY"
+local f = io.open("bench/message_created_500b.json", "rb")
+wrk.body = f:read("*a"):gsub("%s+$", "")
+f:close()
+LUA
+
+# Same runtime settings for both .NET servers: tier-1 code at once (one core would otherwise take
+# minutes to get there), workstation GC as in the container image.
+export DOTNET_TC_CallCountingDelayMs=0 DOTNET_gcServer=0 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+taskset -c "$SERVER_CPU" nginx -c "$work/upstream.conf" & pids+=($!)
+taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" & pids+=($!)
+(cd "$work/bare" && exec taskset -c "$SERVER_CPU" dotnet BareYarp.dll --urls "http://127.0.0.1:$BARE" \
+  --ReverseProxy:Routes:all:ClusterId=up --ReverseProxy:Routes:all:Match:Path='{**any}' \
+  --ReverseProxy:Routes:all:Transforms:0:PathSet=/ocp \
+  --ReverseProxy:Clusters:up:Destinations:d:Address="http://127.0.0.1:$UPSTREAM") > "$work/bare.log" 2>&1 & pids+=($!)
+(cd "$work/gateway" && ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY" \
+  Logging__LogLevel__Default=Warning \
+  ReverseProxy__Clusters__ocp__Destinations__primary__Address="http://127.0.0.1:$UPSTREAM/ocp" \
+  Gateway__TokenClients__ocp__TokenEndpoint="http://127.0.0.1:$UPSTREAM/token" \
+  Gateway__TokenClients__ocp__ClientId=bench Gateway__TokenClients__ocp__ClientSecret=bench-secret \
+  Gateway__InboundAuth__talkdesk__ApiKeys__0="$API_KEY" \
+  exec taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid)
+
+declare -A url=(
+  [gateway]="http://127.0.0.1:$GATEWAY/talkdesk/events"
+  [bare]="http://127.0.0.1:$BARE/talkdesk/events"
+  [nginx]="http://127.0.0.1:$NGINX/talkdesk/events"
+)
+targets=(gateway bare nginx)
+
+for target in "${targets[@]}"; do
+  for _ in $(seq 1 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "${url[$target]}" -H 'Content-Type: application/json' \
+      -H "X-API-Key: $API_KEY" --data-binary @bench/message_created_500b.json || true)
+    [ "$code" = 200 ] && break
+    sleep 0.2
+  done
+  [ "$code" = 200 ] || { echo "$target does not answer 200 (got $code)"; cat "$work/gateway.log"; exit 1; }
+done
+
+# Prints "rps p50_ms p99_ms non2xx" for one wrk run against a target.
+run() {
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${1}s" --latency -s "$work/post.lua" "${url[$2]}" | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx/ { bad = $5 }
+    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad + 0 }'
+}
+rss_mb() { awk -v f="$2" '$1 == f ":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+echo "== warm-up: ${WARMUP} s per target"
+for target in "${targets[@]}"; do run "$WARMUP" "$target" >/dev/null; done
+
+echo "== $ROUNDS interleaved rounds of ${DURATION} s, $CONNECTIONS connections, ~$(wc -c < bench/message_created_500b.json) B message_created"
+printf '%-6s %-8s %10s %9s %9s %7s %9s\n' round target rps p50_ms p99_ms non2xx rss_mb
+for round in $(seq 1 "$ROUNDS"); do
+  for target in "${targets[@]}"; do
+    read -r rps p50 p99 bad < <(run "$DURATION" "$target")
+    rss=-
+    [ "$target" = gateway ] && rss=$(rss_mb "$gateway_pid" VmRSS)
+    printf '%-6s %-8s %10s %9s %9s %7s %9s\n' "$round" "$target" "$rps" "$p50" "$p99" "$bad" "$rss" | tee -a "$work/results"
+  done
+done
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
+echo
+echo "== medians over $ROUNDS rounds (range)"
+printf '%-8s %18s %16s %16s\n' target rps p50_ms p99_ms
+declare -A med_rps med_p99
+for target in "${targets[@]}"; do
+  col() { awk -v t="$target" -v c="$1" '$2 == t { print $c }' "$work/results"; }
+  med_rps[$target]=$(col 3 | median); med_p99[$target]=$(col 5 | median)
+  printf '%-8s %8s (%s) %6s (%s) %6s (%s)\n' "$target" "${med_rps[$target]}" "$(col 3 | range)" \
+    "$(col 4 | median)" "$(col 4 | range)" "${med_p99[$target]}" "$(col 5 | range)"
+done
+echo
+awk -v g="${med_rps[gateway]}" -v b="${med_rps[bare]}" -v n="${med_rps[nginx]}" -v gp="${med_p99[gateway]}" -v bp="${med_p99[bare]}" 'BEGIN {
+  printf "gateway/bare-YARP throughput: %.2f (target >= 0.90)\n", g / b
+  printf "gateway/nginx throughput:     %.2f (target >= 0.50)\n", g / n
+  printf "gateway/bare-YARP p99:        %.2f (target <= 1.20)\n", gp / bp }'
+echo "gateway RSS now $(rss_mb "$gateway_pid" VmRSS) MB, peak $(rss_mb "$gateway_pid" VmHWM) MB (target <= 150)"
+
+if [ "$SOAK" -gt 0 ]; then
+  echo
+  echo "== soak: gateway alone for $SOAK s, RSS every 30 s"
+  for elapsed in $(seq 30 30 "$SOAK"); do
+    read -r rps p50 p99 bad < <(run 30 gateway)
+    echo "t=${elapsed}s rps=$rps p99_ms=$p99 non2xx=$bad rss_mb=$(rss_mb "$gateway_pid" VmRSS) peak_mb=$(rss_mb "$gateway_pid" VmHWM)"
+  done
+fi
