@@ -24,8 +24,15 @@ public static class TimeoutsExtensions
                 Timeout = execution.Value.ExecutionTimeout,
                 TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
             });
+        // Graceful shutdown: on SIGTERM Kestrel stops accepting and the host waits for calls in flight;
+        // an event may take the whole execution timeout, so the wait is that plus a margin.
+        builder.Services.AddOptions<HostOptions>()
+            .Configure<IOptions<ExecutionTimeoutOptions>>((host, execution) => host.ShutdownTimeout = execution.Value.ExecutionTimeout + ShutdownMargin);
         return builder;
     }
+
+    /// <summary>How much longer than the execution timeout a graceful shutdown may take.</summary>
+    public static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(5);
 
     /// <summary>Starts the clock on every request (after routing, so per-route timeouts apply).</summary>
     public static WebApplication UseExecutionTimeouts(this WebApplication app)

@@ -45,5 +45,11 @@ internal static class EventParser
                 : "The body is not valid JSON: " + ex.Message;
             return null;
         }
+        catch (Exception ex) when (ex is OverflowException or FormatException or ArgumentException)
+        {
+            // Json.NET gives up on some well-formed but extreme values (numbers beyond any range).
+            error = "The body has a value that cannot be read as JSON: " + ex.GetType().Name + ".";
+            return null;
+        }
     }
 }

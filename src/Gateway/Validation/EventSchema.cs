@@ -22,7 +22,18 @@ internal sealed class EventSchema(string eventType, string schemaFile, JsonSchem
     /// <summary>Every violation of the schema, or an empty list when the event matches.</summary>
     public IReadOnlyList<SchemaViolation> Validate(JToken body)
     {
-        var errors = schema.Validate(body);
+        ICollection<NJsonSchema.Validation.ValidationError> errors;
+        try
+        {
+            errors = schema.Validate(body);
+        }
+        catch (Exception ex) when (ex is InvalidCastException or OverflowException or FormatException)
+        {
+            // NJsonSchema cannot check some extreme values (an integer beyond 64 bits throws);
+            // such an event is refused rather than forwarded unchecked.
+            return [new SchemaViolation(string.Empty, "type", "The event holds a value the schema check cannot read (such as a number beyond 64-bit range).")];
+        }
+
         return errors.Count == 0 ? [] : ViolationMapper.Map(errors);
     }
 }

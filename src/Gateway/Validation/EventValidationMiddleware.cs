@@ -33,10 +33,20 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
         }
 
         var catalog = registry.Current;
+        // Kestrel enforces the cap on the socket too, also while it drains an unread remainder.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } serverLimit)
+        {
+            serverLimit.MaxRequestBodySize = catalog.MaxEventBytes + 1L;
+        }
+
         BufferedBody? body;
         try
         {
             body = await BufferedBody.ReadAsync(request, catalog.MaxEventBytes, context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            body = null;
         }
         catch (BadHttpRequestException ex)
         {

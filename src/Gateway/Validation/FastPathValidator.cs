@@ -13,8 +13,8 @@ namespace OcpTalkdesk.Gateway.Validation;
 /// </summary>
 internal static class FastPathValidator
 {
-    /// <summary>Longer numbers are left to NJsonSchema (Json.NET may read them differently).</summary>
-    private const int MaxNumberLength = 24;
+    /// <summary>Longer numbers are left to NJsonSchema (Json.NET reads them as BigInteger or a rounded double).</summary>
+    private const int MaxNumberLength = 15;
 
     /// <summary>True only when the (syntax-checked, UTF-8 valid) body certainly matches <paramref name="schema"/>.</summary>
     public static bool IsCertainlyValid(ReadOnlySpan<byte> utf8, SchemaNode schema)

@@ -30,7 +30,7 @@ public sealed class GatewayHost : IDisposable
     {
     }
 
-    private GatewayHost(IReadOnlyDictionary<string, string?> settings, string? ocpAddress, Action<IServiceCollection>? services = null)
+    private GatewayHost(IReadOnlyDictionary<string, string?> settings, string? ocpAddress, Action<IServiceCollection>? services = null, bool kestrel = false)
     {
         Ocp = WireMockServer.Start();
         TokenEndpoint = WireMockServer.Start();
@@ -72,11 +72,23 @@ public sealed class GatewayHost : IDisposable
                 builder.ConfigureTestServices(services);
             }
         });
+        if (kestrel)
+        {
+            // A real socket server, for what only Kestrel enforces (limits, framing, shutdown).
+            _factory.UseKestrel(0);
+            _factory.StartServer();
+        }
     }
 
     /// <summary>A gateway with extra settings; <paramref name="ocpAddress"/> overrides where the cluster points.</summary>
     public static GatewayHost Create(IReadOnlyDictionary<string, string?> settings, string? ocpAddress = null,
         Action<IServiceCollection>? services = null) => new(settings, ocpAddress, services);
+
+    /// <summary>A gateway on a real Kestrel socket on loopback (its address is <see cref="KestrelAddress"/>).</summary>
+    public static GatewayHost CreateOnKestrel(IReadOnlyDictionary<string, string?> settings) => new(settings, null, null, kestrel: true);
+
+    /// <summary>Where the Kestrel-hosted gateway listens.</summary>
+    public Uri KestrelAddress => _factory.ClientOptions.BaseAddress;
 
     public WireMockServer Ocp { get; }
 
