@@ -187,7 +187,12 @@ internal sealed class TokenClientState : IDisposable
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or OptionsValidationException or InvalidOperationException)
         {
-            error = ex is OptionsValidationException ? "invalid_configuration" : "unreachable";
+            error = ex switch
+            {
+                OptionsValidationException => "invalid_configuration",
+                OperationCanceledException => "timeout",
+                _ => "unreachable",
+            };
         }
 
         _metrics.TokenRequested(_name, success: false);

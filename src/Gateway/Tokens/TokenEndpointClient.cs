@@ -63,14 +63,37 @@ internal sealed class TokenEndpointClient(IHttpClientFactory httpClients, TimePr
             return TokenEndpointResult.Success(response.AccessToken, response.ExpiresIn);
         }
 
+        var answered = response.HttpResponse is not null;
         return TokenEndpointResult.Failure(response.ErrorType switch
         {
-            ResponseErrorType.Protocol when !string.IsNullOrEmpty(response.Error) => response.Error,
+            // The endpoint's own OAuth error code (RFC 6749 §5.2), whatever the HTTP status.
+            _ when OAuthErrorCode(response.TryGet("error")) is { } code => code,
             ResponseErrorType.Exception when timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested => "timeout",
-            ResponseErrorType.Exception => "unreachable",
+            // It answered 2xx, but not with a token response (not JSON, or no access_token).
+            ResponseErrorType.Exception when answered && (int)response.HttpStatusCode is >= 200 and < 300 => "invalid_token_response",
+            ResponseErrorType.Exception when !answered => "unreachable",
             _ when response.HttpStatusCode != 0 && (int)response.HttpStatusCode >= 300 => $"http_{(int)response.HttpStatusCode}",
             _ => "invalid_token_response",
         });
+    }
+
+    /// <summary>The error code if it is one (RFC 6749's character set, short): it reaches logs and answers.</summary>
+    private static string? OAuthErrorCode(string? code)
+    {
+        if (string.IsNullOrEmpty(code) || code.Length > 64)
+        {
+            return null;
+        }
+
+        foreach (var c in code)
+        {
+            if (c is < ' ' or > '~' or '"' or '\\')
+            {
+                return null;
+            }
+        }
+
+        return code;
     }
 
     /// <summary>An RFC 7523 client assertion: iss = sub = client id, aud = token endpoint, fresh jti.</summary>
