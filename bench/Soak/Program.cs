@@ -1,0 +1,13 @@
+// Soak test (issue #7): N mixed events through a running gateway process to a counting upstream that
+// injects faults, then checks the delivery invariants. Run by bench/soak.sh; see bench/README.md.
+using OcpTalkdesk.Bench.Soak;
+
+var settings = SoakSettings.FromArgs(args);
+await using var upstream = await CountingUpstream.StartAsync();
+using var gateway = GatewayProcess.Start(settings.GatewayDirectory, upstream.Address);
+await gateway.WaitUntilReadyAsync();
+
+var report = await new EventSender(settings, gateway).RunAsync();
+var verdict = Invariants.Check(report, upstream);
+Console.WriteLine(verdict.Summary);
+return verdict.Passed ? 0 : 1;
