@@ -75,7 +75,7 @@ public sealed class GatewayHost : IDisposable
         if (kestrel)
         {
             // A real socket server, for what only Kestrel enforces (limits, framing, shutdown).
-            _factory.UseKestrel(0);
+            _factory.UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
             _factory.StartServer();
         }
     }
@@ -88,7 +88,8 @@ public sealed class GatewayHost : IDisposable
     public static GatewayHost CreateOnKestrel(IReadOnlyDictionary<string, string?> settings) => new(settings, null, null, kestrel: true);
 
     /// <summary>Where the Kestrel-hosted gateway listens.</summary>
-    public Uri KestrelAddress => _factory.ClientOptions.BaseAddress;
+    public Uri KestrelAddress => new(_factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+        .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First());
 
     public WireMockServer Ocp { get; }
 
