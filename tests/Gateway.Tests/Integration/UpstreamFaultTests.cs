@@ -22,6 +22,20 @@ public sealed class UpstreamFaultTests
         Assert.Contains("urn:ocp-gateway:problem:upstream-unavailable", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_tls_failure_towards_ocp_gets_502()
+    {
+        using var plain = WireMock.Server.WireMockServer.Start();
+        // https to a plain-HTTP port: the TLS handshake fails.
+        using var host = GatewayHost.Create(new Dictionary<string, string?>(), $"https://127.0.0.1:{plain.Port}/");
+
+        var response = await host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(Samples.Bytes("conversation_ended")));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(plain.LogEntries);
+    }
+
     [Theory]
     [InlineData(500, "internal failure")]
     [InlineData(503, "maintenance")]
