@@ -5,18 +5,8 @@ internal sealed class TokenClientNames(IReadOnlyList<string> names)
 {
     public IReadOnlyList<string> Names { get; } = names;
 
-    public bool Contains(string name)
-    {
-        foreach (var candidate in Names)
-        {
-            if (string.Equals(candidate, name, StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>Start-up and config-validation only, never per request.</summary>
+    public bool Contains(string name) => Names.Contains(name, StringComparer.Ordinal);
 
     public static TokenClientNames From(IConfiguration configuration) =>
         new([.. configuration.GetSection(TokenClientOptions.SectionName).GetChildren().Select(c => c.Key)]);
