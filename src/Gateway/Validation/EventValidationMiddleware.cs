@@ -6,9 +6,10 @@ using OcpTalkdesk.Gateway.Problems;
 namespace OcpTalkdesk.Gateway.Validation;
 
 /// <summary>
-/// The schema step of the proxy pipeline. On a Talkdesk route it buffers the body (capped), parses
-/// it once, picks the schema by <c>event_type</c>, and either answers 4xx problem+json (the event never
-/// reaches OCP®) or hands the original bytes on to the forwarder unchanged.
+/// The schema step of the proxy pipeline. On a Talkdesk route it buffers the body (capped), checks its
+/// syntax and finds <c>event_type</c> in one allocation-free scan, accepts a valid event on the fast
+/// path or lets NJsonSchema decide, and either answers 4xx problem+json (the event never reaches
+/// OCP®) or hands the original bytes on to the forwarder unchanged.
 /// </summary>
 internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegistry registry,
     ProblemResponder problems, GatewayMetrics metrics, ILogger<EventValidationMiddleware> logger)
