@@ -49,6 +49,9 @@ public sealed class InboundAuthOptions
     /// <summary>Bearer: fetch metadata and keys over HTTPS only. Default true.</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
 
-    /// <summary>Optional source allow-list (CIDR, e.g. <c>203.0.113.0/24</c>); others get 403.</summary>
+    /// <summary>
+    /// Optional source allow-list (CIDR, e.g. <c>203.0.113.0/24</c>); others get 403. Whether a method
+    /// has a list is read at start-up; the ranges themselves reload.
+    /// </summary>
     public List<string> AllowedNetworks { get; } = [];
 }

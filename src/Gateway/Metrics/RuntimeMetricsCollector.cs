@@ -3,9 +3,9 @@ using Prometheus;
 namespace OcpTalkdesk.Gateway.Metrics;
 
 /// <summary>
-/// Adds prometheus-net's process and .NET runtime metrics, the .NET meters (ASP.NET Core, Kestrel,
-/// HttpClient) and the event counters, YARP's forwarder counters (<c>Yarp.ReverseProxy</c>) among
-/// them, to the gateway's registry while the host runs.
+/// Adds prometheus-net's process metrics, the observable .NET meters (runtime, GC, thread pool) and
+/// the <c>System.Runtime</c> and <c>Yarp.ReverseProxy</c> (YARP's forwarder) event counters to the
+/// gateway's registry while the host runs; per-request instruments are left out, see below.
 /// </summary>
 internal sealed class RuntimeMetricsCollector(GatewayMetrics metrics) : IHostedService, IDisposable
 {
