@@ -1,3 +1,4 @@
+using OcpTalkdesk.Gateway.Commands;
 using OcpTalkdesk.Gateway.Configuration;
 using OcpTalkdesk.Gateway.Health;
 using OcpTalkdesk.Gateway.InboundAuth;
@@ -9,33 +10,53 @@ using OcpTalkdesk.Gateway.Timeouts;
 using OcpTalkdesk.Gateway.Tokens;
 using OcpTalkdesk.Gateway.Validation;
 
-if (HealthProbe.IsRequested(args))
+var command = GatewayCommand.Parse(args);
+switch (command.Kind)
 {
-    return await HealthProbe.RunAsync(args);
+    case CommandKind.Help:
+        Console.WriteLine(HelpText.Usage);
+        return 0;
+    case CommandKind.HealthCheck:
+        return await HealthProbe.RunAsync(command.HostArgs);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+return await StartupFailure.GuardAsync(async () =>
+{
+    var builder = WebApplication.CreateBuilder(command.HostArgs);
 
-builder.AddGatewayOptions();
-builder.AddGatewayProblems();
-builder.AddExecutionTimeouts();
-builder.AddGatewayMetrics();
-builder.AddInboundAuth();
-builder.AddEventValidation();
-builder.AddGatewayProxy();
-builder.AddTokenClients();
-builder.AddGatewayHealth();
-builder.AddSandbox();
+    builder.AddGatewayOptions();
+    if (command.Kind == CommandKind.Validate)
+    {
+        return await ValidateCommand.RunAsync(command, builder.Configuration, Console.OpenStandardInput(), Console.Out, Console.Error);
+    }
 
-var app = builder.Build();
+    builder.AddGatewayLogging(command.Verbose);
+    builder.AddGatewayProblems();
+    builder.AddExecutionTimeouts();
+    builder.AddGatewayMetrics();
+    builder.AddInboundAuth();
+    builder.AddEventValidation();
+    builder.AddGatewayProxy();
+    builder.AddTokenClients();
+    builder.AddGatewayHealth();
+    builder.AddSandbox();
 
-app.UseGatewayProblems();
-app.UseInboundAuth();
-app.UseExecutionTimeouts();
-app.MapGatewayMetrics();
-app.MapGatewayHealth();
-app.MapSandbox();
-app.MapGatewayProxy();
+    var app = builder.Build();
+    if (command.Kind == CommandKind.CheckConfig)
+    {
+        return await ConfigCheck.RunAsync(app.Services, Console.Out, Console.Error);
+    }
 
-await app.RunAsync();
-return 0;
+    await app.CheckConfigurationAsync();
+
+    app.UseGatewayProblems();
+    app.UseInboundAuth();
+    app.UseExecutionTimeouts();
+    app.MapGatewayMetrics();
+    app.MapGatewayHealth();
+    app.MapSandbox();
+    app.MapGatewayProxy();
+
+    await app.RunAsync();
+    return 0;
+}, command.Verbose, Console.Error);

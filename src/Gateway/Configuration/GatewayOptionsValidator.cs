@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OcpTalkdesk.Gateway.Validation;
 
 namespace OcpTalkdesk.Gateway.Configuration;
 
@@ -43,6 +44,18 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
                 if (!File.Exists(path))
                 {
                     failures.Add($"{key}:Schema: the schema file '{path}' does not exist.");
+                }
+                else
+                {
+                    try
+                    {
+                        // Loaded and checked against its meta-schema now, so a broken file stops start-up.
+                        _ = SchemaLoader.Load(path, out _);
+                    }
+                    catch (SchemaLoadException ex)
+                    {
+                        failures.Add($"{key}:Schema: {ex.Message}");
+                    }
                 }
             }
 

@@ -13,7 +13,7 @@ internal sealed class ProblemResponder(IProblemDetailsService problemDetails)
     public const string ContentType = "application/problem+json";
 
     public async Task WriteAsync(HttpContext context, int status, string type, string title, string detail,
-        string? extensionName = null, object? extensionValue = null)
+        string? extensionName = null, object? extensionValue = null, string? secondName = null, object? secondValue = null)
     {
         var problem = new ProblemDetails
         {
@@ -27,6 +27,11 @@ internal sealed class ProblemResponder(IProblemDetailsService problemDetails)
         if (extensionName is not null)
         {
             problem.Extensions[extensionName] = extensionValue;
+        }
+
+        if (secondName is not null)
+        {
+            problem.Extensions[secondName] = secondValue;
         }
 
         context.Response.StatusCode = status;

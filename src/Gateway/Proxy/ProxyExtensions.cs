@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Timeouts;
 using OcpTalkdesk.Gateway.Validation;
@@ -17,6 +18,7 @@ public static class ProxyExtensions
     public static IHostApplicationBuilder AddGatewayProxy(this IHostApplicationBuilder builder)
     {
         builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection(SectionName));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, DestinationAddressCheck>());
         return builder;
     }
 

@@ -25,6 +25,12 @@ public static class TokensExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITransformProvider, BearerTokenTransformProvider>());
         services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, TokenForwarderHttpClientFactory>());
         services.AddHostedService<TokenWarmUp>();
+        // Each configured client is checked at start-up (and by check-config), naming the bad key.
+        foreach (var name in TokenClientNames.From(builder.Configuration).Names)
+        {
+            services.AddOptions<TokenClientOptions>(name).ValidateOnStart();
+        }
+
         return builder;
     }
 }

@@ -5,7 +5,7 @@ namespace OcpTalkdesk.Gateway.Validation;
 
 /// <summary>
 /// The first, allocation-free look at a body: System.Text.Json's reader checks it against RFC 8259
-/// (no comments, trailing commas, single quotes, BOM or trailing data, which Json.NET would let through
+/// (no comments, trailing commas, single quotes, BOM or trailing data, which a lenient parser would let through
 /// and OCP®'s parser might read differently), and on the way finds the top-level <c>event_type</c>.
 /// </summary>
 internal static class EventScanner
@@ -30,7 +30,7 @@ internal static class EventScanner
             return "The body is not valid UTF-8.";
         }
 
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = EventParser.MaxDepth });
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = StrictJson.MaxDepth });
         try
         {
             reader.Read();

@@ -1,15 +1,14 @@
 using Microsoft.AspNetCore.Http.Features;
-using Newtonsoft.Json.Linq;
 using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Problems;
 
 namespace OcpTalkdesk.Gateway.Validation;
 
 /// <summary>
-/// The schema step of the proxy pipeline. On a Talkdesk route it buffers the body (capped), checks its
-/// syntax and finds <c>event_type</c> in one allocation-free scan, accepts a valid event on the fast
-/// path or lets NJsonSchema decide, and either answers 4xx problem+json (the event never reaches
-/// OCP®) or hands the original bytes on to the forwarder unchanged.
+/// The schema step of the proxy pipeline, a thin adapter around <see cref="EventValidator"/>: on a
+/// Talkdesk route it buffers the body (capped), asks the validator, and either answers 4xx
+/// problem+json (the event never reaches OCP®) or hands the original bytes on to the forwarder
+/// unchanged.
 /// </summary>
 internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegistry registry,
     ProblemResponder problems, GatewayMetrics metrics, ILogger<EventValidationMiddleware> logger)
@@ -90,67 +89,36 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
     /// <summary>The event's schema when it passes; otherwise writes the 400 and returns null.</summary>
     private async Task<EventSchema?> CheckAsync(HttpContext context, string routeId, EventCatalog catalog, BufferedBody body)
     {
-        var syntaxError = EventScanner.Scan(body.Span, catalog, out var candidate);
-        if (syntaxError is not null)
-        {
-            await RejectAsync(context, routeId, Outcome.RejectedMalformed, StatusCodes.Status400BadRequest, ProblemTypes.MalformedBody,
-                "Malformed event", syntaxError, UnknownEventType);
-            return null;
-        }
-
-        // The common case: a valid event, accepted in one pass over its bytes with no allocation.
-        if (candidate?.Compiled is { } compiled && FastPathValidator.IsCertainlyValid(body.Span, compiled))
-        {
-            if (context.Features.Get<RequestTelemetry>() is { } fastTelemetry)
-            {
-                fastTelemetry.EventType = candidate.EventType;
-            }
-
-            return candidate;
-        }
-
-        // Everything else is decided, and every rejection explained, by NJsonSchema.
-        var json = EventParser.Parse(body, out var parseError);
-        if (json is null)
-        {
-            await RejectAsync(context, routeId, Outcome.RejectedMalformed, StatusCodes.Status400BadRequest, ProblemTypes.MalformedBody,
-                "Malformed event", parseError!, UnknownEventType);
-            return null;
-        }
-
-        if (json.TryGetValue("event_type", StringComparison.Ordinal, out var eventTypeToken) is false
-            || eventTypeToken.Type != JTokenType.String
-            || !catalog.TryGet((string)eventTypeToken!, out var schema))
-        {
-            var detail = eventTypeToken switch
-            {
-                null => "The event has no 'event_type'.",
-                { Type: not JTokenType.String } => "The event's 'event_type' must be a string.",
-                _ => "The event's 'event_type' is not one this gateway accepts.",
-            };
-            await RejectAsync(context, routeId, Outcome.RejectedMalformed, StatusCodes.Status400BadRequest, ProblemTypes.UnknownEventType,
-                "Unknown event type", detail + " Accepted: " + string.Join(", ", catalog.AcceptedEventTypes) + ".",
-                UnknownEventType, "acceptedEventTypes", catalog.AcceptedEventTypes);
-            return null;
-        }
-
-        if (context.Features.Get<RequestTelemetry>() is { } telemetry)
+        var verdict = EventValidator.ValidateEvent(body.Memory, catalog);
+        if (verdict.Schema is { } schema && context.Features.Get<RequestTelemetry>() is { } telemetry)
         {
             telemetry.EventType = schema.EventType;
         }
 
-        var violations = schema.Validate(json);
-        if (violations.Count > 0)
+        switch (verdict.Kind)
         {
-            CountViolations(routeId, schema.EventType, violations);
-            await RejectAsync(context, routeId, Outcome.RejectedSchema, StatusCodes.Status400BadRequest, ProblemTypes.SchemaViolation,
-                "Event does not match its schema",
-                $"The '{schema.EventType}' event breaks its schema in {violations.Count} place(s).",
-                schema.EventType, "errors", violations);
-            return null;
+            case VerdictKind.Valid:
+                return verdict.Schema;
+            case VerdictKind.Malformed:
+                await RejectAsync(context, routeId, Outcome.RejectedMalformed, StatusCodes.Status400BadRequest, ProblemTypes.MalformedBody,
+                    "Malformed event", verdict.Detail!, UnknownEventType);
+                return null;
+            case VerdictKind.UnknownEventType:
+                await RejectAsync(context, routeId, Outcome.RejectedMalformed, StatusCodes.Status400BadRequest, ProblemTypes.UnknownEventType,
+                    "Unknown event type", verdict.Detail!, UnknownEventType, "acceptedEventTypes", catalog.AcceptedEventTypes);
+                return null;
+            default:
+                var eventType = verdict.Schema!.EventType;
+                var total = verdict.Violations.Count + verdict.OmittedViolations;
+                CountViolations(routeId, eventType, verdict.Violations);
+                var detail = verdict.OmittedViolations == 0
+                    ? $"The '{eventType}' event breaks its schema in {total} place(s)."
+                    : $"The '{eventType}' event breaks its schema in {total} place(s); the first {verdict.Violations.Count} are listed.";
+                await RejectAsync(context, routeId, Outcome.RejectedSchema, StatusCodes.Status400BadRequest, ProblemTypes.SchemaViolation,
+                    "Event does not match its schema", detail, eventType, "errors", verdict.Violations,
+                    verdict.OmittedViolations == 0 ? null : "omittedErrors", verdict.OmittedViolations);
+                return null;
         }
-
-        return schema;
     }
 
     /// <summary>One count per failing keyword, so "which rule breaks most" is one query.</summary>
@@ -173,10 +141,10 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
     }
 
     private Task RejectAsync(HttpContext context, string routeId, Outcome outcome, int status, string type, string title, string detail,
-        string eventType, string? extensionName = null, object? extensionValue = null)
+        string eventType, string? extensionName = null, object? extensionValue = null, string? secondName = null, object? secondValue = null)
     {
         context.Features.Get<RequestTelemetry>()?.Set(outcome);
-        ValidationLog.EventRejected(logger, routeId, status, type, eventType);
-        return problems.WriteAsync(context, status, type, title, detail, extensionName, extensionValue);
+        ValidationLog.EventRejected(logger, routeId, status, type, eventType, ProblemResponder.CorrelationId(context));
+        return problems.WriteAsync(context, status, type, title, detail, extensionName, extensionValue, secondName, secondValue);
     }
 }

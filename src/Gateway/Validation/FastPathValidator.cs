@@ -4,22 +4,22 @@ namespace OcpTalkdesk.Gateway.Validation;
 
 /// <summary>
 /// Answers "certainly valid" for an event in one allocation-free pass over its bytes, so the common
-/// case (a valid event) never builds a Json.NET tree. It is written here because no served validator
-/// works on <see cref="Utf8JsonReader"/> without allocating (NJsonSchema costs ~14 µs and ~26 KB per
-/// event, see docs/decisions). It only ever says yes or "not sure": anything it does not fully
-/// understand — an undeclared member, an unconstrained nested value, a long or fractional number
-/// where an integer is wanted — goes to NJsonSchema, which decides and explains every rejection. A
-/// property-based test checks that it never accepts what NJsonSchema rejects.
+/// case (a valid event) never builds a document. It is written here because no served validator
+/// works on <see cref="Utf8JsonReader"/> without allocating (JsonSchema.Net costs several µs and KB
+/// per event, see docs/decisions). It only ever says yes or "not sure": anything it does not fully
+/// understand — an undeclared or repeated member, a long or fractional number where an integer is
+/// wanted — goes to JsonSchema.Net, which decides and explains every rejection. A differential
+/// property test (FastPathDifferentialTests) checks it against JsonSchema.Net on generated schemas.
 /// </summary>
 internal static class FastPathValidator
 {
-    /// <summary>Longer numbers are left to NJsonSchema (Json.NET reads them as BigInteger or a rounded double).</summary>
+    /// <summary>Longer numbers are left to JsonSchema.Net, which reads them exactly.</summary>
     private const int MaxNumberLength = 15;
 
     /// <summary>True only when the (syntax-checked, UTF-8 valid) body certainly matches <paramref name="schema"/>.</summary>
     public static bool IsCertainlyValid(ReadOnlySpan<byte> utf8, SchemaNode schema)
     {
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = EventParser.MaxDepth });
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = StrictJson.MaxDepth });
         try
         {
             return reader.Read() && Value(ref reader, schema);
@@ -75,7 +75,7 @@ internal static class FastPathValidator
                 }
             }
 
-            // Undeclared (allowed or not) or repeated: NJsonSchema decides.
+            // Undeclared (allowed or not) or repeated: JsonSchema.Net decides.
             var bit = 1UL << index;
             if (index < 0 || (seen & bit) != 0)
             {

@@ -7,7 +7,7 @@ namespace OcpTalkdesk.Gateway.Validation;
 /// A draft-07 schema compiled for <see cref="FastPathValidator"/>: only the keywords the Talkdesk
 /// schemas use (<c>type</c>, <c>properties</c>, <c>required</c>, boolean <c>additionalProperties</c>,
 /// single-schema <c>items</c>, and annotations). A schema with any other keyword does not compile and
-/// its events always take NJsonSchema's path.
+/// its events always take JsonSchema.Net's path.
 /// </summary>
 internal sealed class SchemaNode
 {

@@ -1,25 +1,31 @@
 using System.Collections.Frozen;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
-using NJsonSchema;
 using OcpTalkdesk.Gateway.Configuration;
 
 namespace OcpTalkdesk.Gateway.Validation;
 
 /// <summary>
-/// Compiles the configured schemas once at start-up and again whenever the configuration reloads.
-/// A bad reload (invalid options, a missing or broken schema file) is logged and the last good
-/// catalog stays in force. It listens to the configuration itself rather than to
-/// <see cref="IOptionsMonitor{TOptions}"/>, because the monitor throws on an invalid reload and never
-/// tells its listeners why.
+/// Holds the schemas in force and loads them again when the configuration or a schema file changes.
+/// A bad change (invalid options, a missing or broken schema file) is logged naming the key and file,
+/// counted, shown by <c>/readyz</c> as degraded, and the last good catalog stays in force. It listens
+/// to the configuration itself rather than to <see cref="IOptionsMonitor{TOptions}"/>, because the
+/// monitor throws on an invalid reload and never tells its listeners why.
 /// </summary>
 internal sealed class SchemaRegistry : IDisposable
 {
     private readonly IConfiguration _configuration;
     private readonly IValidateOptions<GatewayOptions> _validator;
     private readonly ILogger<SchemaRegistry> _logger;
-    private readonly IDisposable _reloadSubscription;
+    private readonly IDisposable _configSubscription;
+    private readonly Lock _watchLock = new();
+    private readonly Lock _reloadLock = new();
+    private List<PhysicalFileProvider> _watchers = [];
+    private IDisposable? _fileSubscription;
     private volatile EventCatalog _current;
+    private volatile string? _lastRejection;
+    private long _rejectedReloads;
 
     public SchemaRegistry(IOptions<GatewayOptions> options, IConfiguration configuration,
         IValidateOptions<GatewayOptions> validator, ILogger<SchemaRegistry> logger)
@@ -27,64 +33,148 @@ internal sealed class SchemaRegistry : IDisposable
         _configuration = configuration;
         _validator = validator;
         _logger = logger;
-        // At start-up a broken schema throws: the process must not serve without its checks.
+        // At start-up the options validator has already loaded every schema (ValidateOnStart).
         _current = Compile(options.Value);
         ValidationLog.SchemasLoaded(_logger, _current.AcceptedEventTypes.Count);
-        _reloadSubscription = ChangeToken.OnChange(configuration.GetReloadToken, Reload);
+        WatchSchemaFiles(options.Value);
+        _configSubscription = ChangeToken.OnChange(configuration.GetReloadToken, Reload);
     }
 
     /// <summary>The catalog in force.</summary>
     public EventCatalog Current => _current;
 
-    public void Dispose() => _reloadSubscription.Dispose();
+    /// <summary>Why the last change was refused, or null when the newest configuration is in force.</summary>
+    public string? LastRejection => _lastRejection;
 
-    internal void Reload()
+    /// <summary>How many configuration or schema-file changes were refused since start.</summary>
+    public long RejectedReloads => Interlocked.Read(ref _rejectedReloads);
+
+    /// <summary>Raised after every refused change (metrics count it).</summary>
+    public event Action? ReloadRejected;
+
+    public void Dispose()
     {
-        try
+        _configSubscription.Dispose();
+        lock (_watchLock)
         {
-            var options = new GatewayOptions();
-            _configuration.GetSection(GatewayOptions.SectionName).Bind(options);
-            var result = _validator.Validate(Options.DefaultName, options);
-            if (result.Failed)
+            _fileSubscription?.Dispose();
+            foreach (var watcher in _watchers)
             {
-                ValidationLog.ReloadRejected(_logger, result.FailureMessage);
-                return;
+                watcher.Dispose();
             }
-
-            _current = Compile(options);
-            ValidationLog.SchemasLoaded(_logger, _current.AcceptedEventTypes.Count);
-        }
-        catch (InvalidOperationException ex)
-        {
-            ValidationLog.ReloadRejected(_logger, ex.Message);
         }
     }
 
+    internal void Reload()
+    {
+        lock (_reloadLock)
+        {
+            ReloadLocked();
+        }
+    }
+
+    private void ReloadLocked()
+    {
+        var options = new GatewayOptions();
+        try
+        {
+            _configuration.GetSection(GatewayOptions.SectionName).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            Reject(ex.Message);
+            return;
+        }
+
+        var result = _validator.Validate(Options.DefaultName, options);
+        if (result.Failed)
+        {
+            Reject(result.FailureMessage);
+            WatchSchemaFiles(options);
+            return;
+        }
+
+        try
+        {
+            _current = Compile(options);
+            _lastRejection = null;
+            ValidationLog.SchemasLoaded(_logger, _current.AcceptedEventTypes.Count);
+        }
+        catch (SchemaLoadException ex)
+        {
+            Reject(ex.Message);
+        }
+
+        WatchSchemaFiles(options);
+    }
+
+    private void Reject(string reason)
+    {
+        _lastRejection = reason;
+        Interlocked.Increment(ref _rejectedReloads);
+        ValidationLog.ReloadRejected(_logger, reason);
+        ReloadRejected?.Invoke();
+    }
+
+    /// <summary>
+    /// Watches each configured schema file, so an edit takes effect without touching appsettings.json.
+    /// (Set DOTNET_USE_POLLING_FILE_WATCHER=true where file events do not arrive, as on some mounts.)
+    /// </summary>
+    private void WatchSchemaFiles(GatewayOptions options)
+    {
+        var tokens = new List<IChangeToken>();
+        var watchers = new List<PhysicalFileProvider>();
+        foreach (var (_, settings) in options.EventTypes)
+        {
+            if (string.IsNullOrWhiteSpace(settings.Schema))
+            {
+                continue;
+            }
+
+            var path = options.ResolveSchemaPath(settings.Schema);
+            var directory = Path.GetDirectoryName(path);
+            if (directory is null || !Directory.Exists(directory))
+            {
+                continue;
+            }
+
+            var provider = new PhysicalFileProvider(directory, Microsoft.Extensions.FileProviders.Physical.ExclusionFilters.None);
+            watchers.Add(provider);
+            tokens.Add(provider.Watch(Path.GetFileName(path)));
+        }
+
+        lock (_watchLock)
+        {
+            _fileSubscription?.Dispose();
+            foreach (var old in _watchers)
+            {
+                old.Dispose();
+            }
+
+            _watchers = watchers;
+            // One-shot: the reload it triggers watches the (possibly different) files anew.
+            _fileSubscription = tokens.Count == 0 ? null
+                : new CompositeChangeToken(tokens).RegisterChangeCallback(static state => ((SchemaRegistry)state!).Reload(), this);
+        }
+    }
+
+    /// <summary>Loads and checks every configured schema; a <see cref="SchemaLoadException"/> names the key and file.</summary>
     internal static EventCatalog Compile(GatewayOptions options)
     {
         var schemas = new Dictionary<string, EventSchema>(options.EventTypes.Count, StringComparer.Ordinal);
         foreach (var (eventType, settings) in options.EventTypes)
         {
             var key = $"{GatewayOptions.SectionName}:EventTypes:{eventType}:Schema";
-            var path = options.ResolveSchemaPath(settings.Schema ?? throw new InvalidOperationException($"{key} is required."));
-            JsonSchema schema;
-            SchemaNode? compiled;
+            var path = options.ResolveSchemaPath(settings.Schema ?? throw new SchemaLoadException($"{key} is required."));
             try
             {
-                // Loading a local file with no external $ref completes synchronously; this runs at
-                // start-up or on a reload thread, never on a request.
-                var text = File.ReadAllText(path);
-                schema = JsonSchema.FromJsonAsync(text, path).GetAwaiter().GetResult();
-                using var document = System.Text.Json.JsonDocument.Parse(text);
-                compiled = SchemaNode.TryCompile(document.RootElement);
+                var schema = SchemaLoader.Load(path, out var fastPath);
+                schemas.Add(eventType, new EventSchema(eventType, path, schema, fastPath, new PathString(settings.UpstreamPath)));
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Newtonsoft.Json.JsonException
-                or System.Text.Json.JsonException or InvalidOperationException or NotSupportedException)
+            catch (SchemaLoadException ex)
             {
-                throw new InvalidOperationException($"{key}: cannot load the schema file '{path}': {ex.Message}", ex);
+                throw new SchemaLoadException($"{key}: {ex.Message}", ex);
             }
-
-            schemas.Add(eventType, new EventSchema(eventType, path, schema, compiled, new PathString(settings.UpstreamPath)));
         }
 
         return new EventCatalog(schemas.ToFrozenDictionary(StringComparer.Ordinal), options.MaxEventBytes);

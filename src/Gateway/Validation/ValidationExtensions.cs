@@ -10,17 +10,18 @@ public static class ValidationExtensions
     public static IHostApplicationBuilder AddEventValidation(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddSingleton<SchemaRegistry>();
+        // Resolved when the host starts, so schema files are watched from the first second.
+        builder.Services.AddHostedService<SchemaWatchStart>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ITransformProvider, TalkdeskRouteTransformProvider>());
         return builder;
     }
 
     /// <summary>
-    /// Adds the schema step to the proxy pipeline and compiles the schemas now, so a missing or
-    /// broken schema file stops start-up instead of failing the first event.
+    /// Adds the schema step to the proxy pipeline. (A missing or broken schema file has already
+    /// stopped start-up: the Gateway options validator loads every schema.)
     /// </summary>
     public static IReverseProxyApplicationBuilder UseEventValidation(this IReverseProxyApplicationBuilder proxy)
     {
-        _ = proxy.ApplicationServices.GetRequiredService<SchemaRegistry>();
         proxy.UseMiddleware<EventValidationMiddleware>();
         return proxy;
     }

@@ -9,6 +9,9 @@ internal static partial class ValidationLog
     [LoggerMessage(1002, LogLevel.Warning, "Configuration reload rejected, keeping the last good schemas: {Reason}")]
     public static partial void ReloadRejected(ILogger logger, string reason);
 
-    [LoggerMessage(1003, LogLevel.Information, "Event rejected on route {RouteId}: {Status} {Reason} (event_type {EventType})")]
-    public static partial void EventRejected(ILogger logger, string routeId, int status, string reason, string eventType);
+    [LoggerMessage(1003, LogLevel.Information, "Event rejected on route {RouteId}: {Status} {Reason} (event_type {EventType}, traceId {TraceId})")]
+    public static partial void EventRejected(ILogger logger, string routeId, int status, string reason, string eventType, string traceId);
+
+    [LoggerMessage(1004, LogLevel.Warning, "Schema file change rejected, keeping the last good schemas: {Reason}")]
+    public static partial void SchemaFileRejected(ILogger logger, string reason);
 }

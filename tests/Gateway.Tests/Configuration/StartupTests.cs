@@ -19,7 +19,7 @@ public sealed class StartupTests : IDisposable
 
         var error = Assert.ThrowsAny<Exception>(() => host.CreateClient());
 
-        Assert.Contains("Gateway:EventTypes:message_created:Schema", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Gateway:EventTypes:message_created:Schema", error.ToString(), StringComparison.Ordinal);
         Assert.Contains(missing, error.Message, StringComparison.Ordinal);
     }
 

@@ -1,0 +1,29 @@
+namespace OcpTalkdesk.Gateway.Commands;
+
+/// <summary>Start-up wiring of the operator commands' checks and log settings.</summary>
+public static class CommandExtensions
+{
+    /// <summary>
+    /// Start-up failures are reported once, cleanly, by <see cref="StartupFailure"/>; the host's own
+    /// "hosting failed to start" record (with its stack trace) is kept for <c>--verbose</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddGatewayLogging(this IHostApplicationBuilder builder, bool verbose)
+    {
+        if (!verbose)
+        {
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+        }
+
+        return builder;
+    }
+
+    /// <summary>Runs <c>check-config</c>'s checks before the gateway listens; any problem stops start-up.</summary>
+    public static async Task CheckConfigurationAsync(this WebApplication app)
+    {
+        var problems = await ConfigCheck.FindProblemsAsync(app.Services);
+        if (problems.Count > 0)
+        {
+            throw new StartupCheckException(problems);
+        }
+    }
+}

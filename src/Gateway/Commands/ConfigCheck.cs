@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Options;
+using OcpTalkdesk.Gateway.Configuration;
+using OcpTalkdesk.Gateway.InboundAuth;
+using OcpTalkdesk.Gateway.Tokens;
+using Yarp.ReverseProxy.Configuration;
+
+namespace OcpTalkdesk.Gateway.Commands;
+
+/// <summary>
+/// Checks a built (not started) gateway: every validated option (which loads and meta-validates
+/// every schema), then every YARP route and cluster through YARP's own validator (which runs the
+/// gateway's route and cluster checks: destinations, auth policies, token clients). Calls nothing
+/// over the network. Serving runs the same check before it listens, so both refuse the same things.
+/// </summary>
+internal static class ConfigCheck
+{
+    /// <summary>Every problem, as one line each; empty when the configuration is good.</summary>
+    public static async Task<IReadOnlyList<string>> FindProblemsAsync(IServiceProvider services)
+    {
+        var problems = new List<string>();
+        try
+        {
+            services.GetService<IStartupValidator>()?.Validate();
+        }
+        catch (Exception ex) when (ex is OptionsValidationException or AggregateException)
+        {
+            foreach (var failure in StartupFailure.Messages(ex))
+            {
+                problems.Add(failure);
+            }
+        }
+
+        try
+        {
+            var validator = services.GetRequiredService<IConfigValidator>();
+            foreach (var provider in services.GetServices<IProxyConfigProvider>())
+            {
+                var config = provider.GetConfig();
+                foreach (var route in config.Routes)
+                {
+                    foreach (var error in await validator.ValidateRouteAsync(route))
+                    {
+                        problems.Add(error.Message);
+                    }
+                }
+
+                foreach (var cluster in config.Clusters)
+                {
+                    foreach (var error in await validator.ValidateClusterAsync(cluster))
+                    {
+                        // YARP's own words for an empty address; DestinationAddressCheck names the key.
+                        if (!error.Message.StartsWith("No address found for destination", StringComparison.Ordinal))
+                        {
+                            problems.Add(error.Message);
+                        }
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or OptionsValidationException)
+        {
+            problems.AddRange(StartupFailure.Messages(ex));
+        }
+
+        return problems.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The <c>check-config</c> command: problems on standard error and exit 1, or a summary and exit 0.</summary>
+    public static async Task<int> RunAsync(IServiceProvider services, TextWriter output, TextWriter error)
+    {
+        var problems = await FindProblemsAsync(services);
+        if (problems.Count > 0)
+        {
+            foreach (var problem in problems)
+            {
+                await error.WriteLineAsync(ConfigProblem.Format(problem));
+            }
+
+            await error.WriteLineAsync($"check-config: {problems.Count} problem(s); the gateway would not start.");
+            return 1;
+        }
+
+        await output.WriteLineAsync(Summary(services));
+        return 0;
+    }
+
+    private static string Summary(IServiceProvider services)
+    {
+        var gateway = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        var config = services.GetServices<IProxyConfigProvider>().Select(p => p.GetConfig()).ToList();
+        var routes = config.SelectMany(c => c.Routes)
+            .Select(r => $"{r.RouteId} ({r.Match.Path} -> {r.ClusterId}, auth {r.AuthorizationPolicy ?? "none"})");
+        var destinations = config.SelectMany(c => c.Clusters)
+            .SelectMany(c => (c.Destinations ?? new Dictionary<string, DestinationConfig>()).Select(d => $"{c.ClusterId}/{d.Key} {d.Value.Address}"));
+        var tokenClients = services.GetRequiredService<TokenClientNames>().Names;
+        var inbound = services.GetRequiredService<InboundAuthMethods>().Names
+            .Select(n => $"{n} ({services.GetRequiredService<IOptionsMonitor<InboundAuthOptions>>().Get(n).Type})");
+        return string.Join(Environment.NewLine,
+            "check-config: the configuration is valid.",
+            "  event types:   " + string.Join(", ", gateway.EventTypes.Keys.Order(StringComparer.Ordinal)),
+            "  routes:        " + string.Join(", ", routes),
+            "  destinations:  " + string.Join(", ", destinations),
+            "  token clients: " + (tokenClients.Count == 0 ? "none" : string.Join(", ", tokenClients)),
+            "  inbound auth:  " + string.Join(", ", inbound));
+    }
+}
