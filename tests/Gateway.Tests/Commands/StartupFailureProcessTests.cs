@@ -1,0 +1,94 @@
+namespace OcpTalkdesk.Gateway.Tests.Commands;
+
+/// <summary>
+/// Every operator mistake at start-up, as a real process: exit code 1, the key (or file) named with
+/// its environment-variable spelling, and no stack trace.
+/// </summary>
+public sealed class StartupFailureProcessTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("gateway-startup-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    public static TheoryData<string, string, string> Mistakes => new()
+    {
+        { "ReverseProxy__Clusters__ocp__Destinations__primary__Address", "", "ReverseProxy__Clusters__ocp__Destinations__primary__Address" },
+        { "ReverseProxy__Clusters__ocp__Destinations__primary__Address", "ocp.example.com/no-scheme", "ReverseProxy__Clusters__ocp__Destinations__primary__Address" },
+        { "Gateway__TokenClients__ocp__TokenEndpoint", "", "Gateway__TokenClients__ocp__TokenEndpoint" },
+        { "Gateway__TokenClients__ocp__ClientAuthentication", "magic", "Gateway__TokenClients__ocp__ClientAuthentication" },
+        { "Gateway__InboundAuth__talkdesk__ApiKeys__0", "short", "Gateway__InboundAuth__talkdesk__ApiKeys" },
+        { "Gateway__ExecutionTimeout", "00:01:00", "Gateway__ExecutionTimeout" },
+        { "Gateway__MaxEventBytes", "12", "Gateway__MaxEventBytes" },
+        { "Gateway__EventTypes__message_created__Schema", "/nowhere/missing.schema.json", "Gateway__EventTypes__message_created__Schema" },
+        { "ReverseProxy__Routes__talkdesk-events__AuthorizationPolicy", "", "ReverseProxy__Routes__talkdesk-events" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Mistakes))]
+    public async Task A_bad_setting_stops_start_up_with_exit_1_naming_the_key_without_a_stack_trace(string variable, string value, string named)
+    {
+        var environment = GatewayProcess.Complete();
+        environment[variable] = value;
+
+        var result = await GatewayProcess.RunAsync(["--urls", "http://127.0.0.1:0"], environment);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(named, result.Error, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+    }
+
+    [Theory]
+    [InlineData("{\"type\": 12}", "not a valid draft-07 schema")]
+    [InlineData("[1, 2]", "not a JSON Schema")]
+    [InlineData("{\"type\": ", "not valid JSON")]
+    [InlineData("{\"properties\": {\"a\": {\"$ref\": \"#/definitions/missing\"}}}", "does not resolve")]
+    [InlineData("{\"$ref\": \"https://schemas.example.com/event.json\"}", "never fetched over the network")]
+    public async Task A_schema_file_that_cannot_be_used_stops_start_up_naming_the_key_and_file(string schema, string why)
+    {
+        var file = Path.Combine(_folder, "agent_joined.schema.json");
+        await File.WriteAllTextAsync(file, schema);
+        var environment = GatewayProcess.Complete();
+        environment["Gateway__EventTypes__agent_joined__Schema"] = file;
+
+        var result = await GatewayProcess.RunAsync(["--urls", "http://127.0.0.1:0"], environment);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("Gateway__EventTypes__agent_joined__Schema", result.Error, StringComparison.Ordinal);
+        Assert.Contains(file, result.Error, StringComparison.Ordinal);
+        Assert.Contains(why, result.Error, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_stops_start_up_with_exit_1_and_says_so()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var result = await GatewayProcess.RunAsync(["--urls", $"http://127.0.0.1:{port}"], GatewayProcess.Complete());
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("address already in use", result.Error, StringComparison.OrdinalIgnoreCase);
+        AssertNoStackTrace(result);
+    }
+
+    [Fact]
+    public async Task With_verbose_the_exception_is_printed_too()
+    {
+        var environment = GatewayProcess.Complete();
+        environment["Gateway__MaxEventBytes"] = "12";
+
+        var result = await GatewayProcess.RunAsync(["--verbose", "--urls", "http://127.0.0.1:0"], environment);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("   at ", result.Error, StringComparison.Ordinal);
+    }
+
+    private static void AssertNoStackTrace(GatewayProcess.Result result)
+    {
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", result.Error, StringComparison.Ordinal);
+    }
+}
