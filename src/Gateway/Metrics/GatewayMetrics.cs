@@ -22,6 +22,7 @@ public sealed class GatewayMetrics
     private readonly Counter _tokenRequests;
     private readonly Counter _tokenRefreshes;
     private readonly Gauge _tokenExpiry;
+    private readonly Counter _configRejections;
 
     /// <summary>Creates the metrics on a new registry.</summary>
     public GatewayMetrics()
@@ -47,6 +48,9 @@ public sealed class GatewayMetrics
             "Tokens replaced by a renewed one.", ["token_client"]);
         _tokenExpiry = factory.CreateGauge("ocp_gateway_token_expiry_seconds",
             "Seconds until the cached token expires (0 when none is valid).", ["token_client"]);
+        _configRejections = factory.CreateCounter("ocp_gateway_config_reload_rejections_total",
+            "Changes to the Gateway section or a schema file that were refused (the last good configuration stays).");
+        _configRejections.Publish();
     }
 
     /// <summary>The registry <c>/metrics</c> exports.</summary>
@@ -86,6 +90,8 @@ public sealed class GatewayMetrics
         _tokenRequests.WithLabels([tokenClient, success ? "success" : "failure"]).Inc();
 
     internal void TokenRefreshed(string tokenClient) => _tokenRefreshes.WithLabels([tokenClient]).Inc();
+
+    internal void ConfigReloadRejected() => _configRejections.Inc();
 
     internal void TokenExpiresIn(string tokenClient, double seconds) => _tokenExpiry.WithLabels([tokenClient]).Set(seconds);
 }

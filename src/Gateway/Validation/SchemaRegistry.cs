@@ -3,6 +3,7 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using OcpTalkdesk.Gateway.Configuration;
+using OcpTalkdesk.Gateway.Metrics;
 
 namespace OcpTalkdesk.Gateway.Validation;
 
@@ -18,6 +19,7 @@ internal sealed class SchemaRegistry : IDisposable
     private readonly IConfiguration _configuration;
     private readonly IValidateOptions<GatewayOptions> _validator;
     private readonly ILogger<SchemaRegistry> _logger;
+    private readonly GatewayMetrics _metrics;
     private readonly IDisposable _configSubscription;
     private readonly Lock _watchLock = new();
     private readonly Lock _reloadLock = new();
@@ -28,9 +30,10 @@ internal sealed class SchemaRegistry : IDisposable
     private long _rejectedReloads;
 
     public SchemaRegistry(IOptions<GatewayOptions> options, IConfiguration configuration,
-        IValidateOptions<GatewayOptions> validator, ILogger<SchemaRegistry> logger)
+        IValidateOptions<GatewayOptions> validator, GatewayMetrics metrics, ILogger<SchemaRegistry> logger)
     {
         _configuration = configuration;
+        _metrics = metrics;
         _validator = validator;
         _logger = logger;
         // At start-up the options validator has already loaded every schema (ValidateOnStart).
@@ -49,9 +52,6 @@ internal sealed class SchemaRegistry : IDisposable
     /// <summary>How many configuration or schema-file changes were refused since start.</summary>
     public long RejectedReloads => Interlocked.Read(ref _rejectedReloads);
 
-    /// <summary>Raised after every refused change (metrics count it).</summary>
-    public event Action? ReloadRejected;
-
     public void Dispose()
     {
         _configSubscription.Dispose();
@@ -65,12 +65,17 @@ internal sealed class SchemaRegistry : IDisposable
         }
     }
 
+    /// <summary>Raised after every reload attempt, applied or refused (tests wait on it instead of sleeping).</summary>
+    public event Action? Reloaded;
+
     internal void Reload()
     {
         lock (_reloadLock)
         {
             ReloadLocked();
         }
+
+        Reloaded?.Invoke();
     }
 
     private void ReloadLocked()
@@ -113,7 +118,7 @@ internal sealed class SchemaRegistry : IDisposable
         _lastRejection = reason;
         Interlocked.Increment(ref _rejectedReloads);
         ValidationLog.ReloadRejected(_logger, reason);
-        ReloadRejected?.Invoke();
+        _metrics.ConfigReloadRejected();
     }
 
     /// <summary>
