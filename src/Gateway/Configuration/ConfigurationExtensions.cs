@@ -19,9 +19,11 @@ public static class ConfigurationExtensions
     public static IHostApplicationBuilder AddGatewayOptions(this IHostApplicationBuilder builder)
     {
         // Secrets mounted as files (Docker and Kubernetes secrets): a file named
-        // Gateway__TokenClients__ocp__ClientSecret holds that key's value.
+        // Gateway__TokenClients__ocp__ClientSecret holds that key's value. They rank above the
+        // appsettings files and below the environment and the command line, as documented.
         var secrets = builder.Configuration[SecretsDirectoryKey] ?? DefaultSecretsDirectory;
         builder.Configuration.AddKeyPerFile(Path.GetFullPath(secrets), optional: true, reloadOnChange: true);
+        builder.Configuration.MoveLastSourceBelowEnvironment();
 
         builder.Services.AddOptions<GatewayOptions>()
             .BindConfiguration(GatewayOptions.SectionName)
@@ -29,8 +31,72 @@ public static class ConfigurationExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         builder.Services.AddOptions<ManagementOptions>()
             .BindConfiguration(GatewayOptions.SectionName)
-            .Validate(o => o.ManagementPort is null or (> 0 and <= 65535), "Gateway:ManagementPort must be a TCP port (1-65535).")
+            .Validate(o => o.ManagementPort is >= 0 and <= 65535, "Gateway:ManagementPort must be a TCP port (1-65535), or 0 to serve the operator endpoints on every port.")
             .ValidateOnStart();
+        builder.ListenOnManagementPort();
         return builder;
+    }
+
+    /// <summary>
+    /// Inserts the source just added below the unprefixed environment variables and the command
+    /// line, so those still win over it.
+    /// </summary>
+    internal static void MoveLastSourceBelowEnvironment(this IConfigurationBuilder configuration)
+    {
+        // The host adds the command line twice (early for host settings, last for the app) and
+        // prefixed environment sources early; the app's own environment source is the last unprefixed one.
+        var sources = configuration.Sources;
+        var added = sources[^1];
+        for (var i = sources.Count - 2; i >= 0; i--)
+        {
+            if (sources[i] is Microsoft.Extensions.Configuration.EnvironmentVariables.EnvironmentVariablesConfigurationSource { Prefix: null or "" })
+            {
+                sources.RemoveAt(sources.Count - 1);
+                sources.Insert(i, added);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes the server listen on the management port too (unless 0, or already listed), beside the
+    /// addresses from <c>--urls</c>, <c>ASPNETCORE_URLS</c> or <c>ASPNETCORE_HTTP_PORTS</c>, so
+    /// <c>/metrics</c> and the health endpoints are never served on the events port by default.
+    /// </summary>
+    private static void ListenOnManagementPort(this IHostApplicationBuilder builder)
+    {
+        var configured = builder.Configuration.GetSection(GatewayOptions.SectionName)["ManagementPort"];
+        var port = int.TryParse(configured, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : ManagementOptions.DefaultPort;
+        if (port is <= 0 or > 65535 || builder is not WebApplicationBuilder web)
+        {
+            return;
+        }
+
+        var urls = builder.Configuration["urls"];
+        if (!string.IsNullOrWhiteSpace(urls))
+        {
+            if (!urls.Contains(":" + port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
+            {
+                var first = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
+                var host = new UriBuilder(first.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal)).Host;
+                web.WebHost.UseUrls(urls + $";http://{(host.Contains(':', StringComparison.Ordinal) ? "[" + host + "]" : host)}:{port}");
+            }
+
+            return;
+        }
+
+        var ports = builder.Configuration["http_ports"];
+        if (!string.IsNullOrWhiteSpace(ports))
+        {
+            if (Array.IndexOf(ports.Split(';', StringSplitOptions.TrimEntries), port.ToString(System.Globalization.CultureInfo.InvariantCulture)) < 0)
+            {
+                web.WebHost.UseSetting("http_ports", ports + ";" + port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            return;
+        }
+
+        // Neither set: ASP.NET Core's default address, plus the management port, on loopback.
+        web.WebHost.UseUrls($"http://localhost:5000;http://localhost:{port}");
     }
 }

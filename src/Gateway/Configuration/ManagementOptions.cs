@@ -1,12 +1,15 @@
 namespace OcpTalkdesk.Gateway.Configuration;
 
 /// <summary>
-/// <c>Gateway:ManagementPort</c>: serve <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c> only on this port,
-/// so the Talkdesk-facing port never shows them. The port must also be one the server listens on
-/// (for example <c>ASPNETCORE_HTTP_PORTS=8080;9090</c>). Default: unset, the same port as the events.
+/// <c>Gateway:ManagementPort</c>: <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c> answer only on
+/// this port, so the Talkdesk-facing port never shows them; the gateway listens on it beside the
+/// event addresses. Default 9090; 0 serves them on every port (as before there was a default).
 /// </summary>
 public sealed class ManagementOptions
 {
-    /// <summary>The management port, or null for "the same port".</summary>
-    public int? ManagementPort { get; set; }
+    /// <summary>The management port unless configured.</summary>
+    public const int DefaultPort = 9090;
+
+    /// <summary>The management port, or 0 for "every port".</summary>
+    public int ManagementPort { get; set; } = DefaultPort;
 }

@@ -5,8 +5,11 @@ using Yarp.ReverseProxy.Model;
 namespace OcpTalkdesk.Gateway.Health;
 
 /// <summary>
-/// Reads YARP's own view of the OCP® destinations (its active and passive health checks, when a
-/// cluster enables them): unhealthy when a cluster has no healthy destination left.
+/// Reports YARP's own view of the OCP® destinations (its active and passive health checks, when a
+/// cluster enables them). An OCP® outage makes readiness <em>degraded</em> (still 200), never
+/// unready: every replica shares the same OCP®, so taking them out of rotation would only turn the
+/// gateway's clear 502 answers into connection errors at the load balancer. Ready means "this
+/// gateway can accept, check and forward events"; whether OCP® is up shows here and in the metrics.
 /// </summary>
 internal sealed class UpstreamDestinationsHealthCheck(IProxyStateLookup proxyState) : IHealthCheck
 {
@@ -36,6 +39,6 @@ internal sealed class UpstreamDestinationsHealthCheck(IProxyStateLookup proxySta
 
         return Task.FromResult(downClusters == 0
             ? HealthCheckResult.Healthy("Every cluster has a healthy destination", data)
-            : HealthCheckResult.Unhealthy($"{downClusters} cluster(s) without a healthy destination", data: data));
+            : HealthCheckResult.Degraded($"{downClusters} cluster(s) without a healthy destination (OCP® may be down)", data: data));
     }
 }

@@ -2,9 +2,12 @@ using Yarp.ReverseProxy.Forwarder;
 
 namespace OcpTalkdesk.Gateway.Proxy;
 
-/// <summary>Log messages of the forwarding step.</summary>
+/// <summary>Log messages of the forwarding step: one line with the cause, the exception only at Debug.</summary>
 internal static partial class ProxyLog
 {
-    [LoggerMessage(2001, LogLevel.Warning, "Forwarding on route {RouteId} failed: {Error}; answered {Status}")]
-    public static partial void ForwardFailed(ILogger logger, string routeId, ForwarderError error, int status);
+    [LoggerMessage(2001, LogLevel.Warning, "Forwarding on route {RouteId} failed: {Error} ({Cause}); answered {Status} (traceId {TraceId})")]
+    public static partial void ForwardFailed(ILogger logger, string routeId, ForwarderError error, string cause, int status, string traceId);
+
+    [LoggerMessage(2002, LogLevel.Debug, "Forwarding on route {RouteId} failed (traceId {TraceId})")]
+    public static partial void ForwardFailedDetail(ILogger logger, string routeId, string traceId, Exception exception);
 }

@@ -30,7 +30,14 @@ internal sealed class UpstreamErrorMiddleware(RequestDelegate next, ProblemRespo
         }
 
         context.Features.Get<RequestTelemetry>()?.Set(Outcome.UpstreamError);
-        ProxyLog.ForwardFailed(logger, context.GetReverseProxyFeature().Route.Config.RouteId, error.Error, context.Response.StatusCode);
+        var routeId = context.GetReverseProxyFeature().Route.Config.RouteId;
+        var traceId = ProblemResponder.CorrelationId(context);
+        ProxyLog.ForwardFailed(logger, routeId, error.Error, Cause(error.Exception), context.Response.StatusCode, traceId);
+        if (error.Exception is { } exception)
+        {
+            ProxyLog.ForwardFailedDetail(logger, routeId, traceId, exception);
+        }
+
         if (context.Response.StatusCode == StatusCodes.Status504GatewayTimeout)
         {
             await problems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, ProblemTypes.UpstreamTimeout,
@@ -41,5 +48,21 @@ internal sealed class UpstreamErrorMiddleware(RequestDelegate next, ProblemRespo
             await problems.WriteAsync(context, context.Response.StatusCode, ProblemTypes.UpstreamUnavailable,
                 "OCP® unavailable", $"The event could not be delivered upstream ({error.Error}).");
         }
+    }
+
+    /// <summary>The innermost message: "Connection refused", not the wrappers around it.</summary>
+    private static string Cause(Exception? exception)
+    {
+        if (exception is null)
+        {
+            return "no exception";
+        }
+
+        while (exception.InnerException is { } inner)
+        {
+            exception = inner;
+        }
+
+        return exception.Message;
     }
 }

@@ -9,10 +9,28 @@ namespace OcpTalkdesk.Gateway.Sandbox;
 /// </summary>
 public static class SandboxExtensions
 {
-    /// <summary>Binds the sandbox options; enabling them outside Development stops start-up.</summary>
+    /// <summary>
+    /// Binds the sandbox options; enabling them outside Development stops start-up. When enabled,
+    /// points the shipped cluster and token client at the stand-ins on the address the gateway
+    /// listens on (from <c>--urls</c>, <c>ASPNETCORE_URLS</c> or <c>ASPNETCORE_HTTP_PORTS</c>), so
+    /// another port is one argument; the environment and the command line can still override them.
+    /// </summary>
     public static IHostApplicationBuilder AddSandbox(this IHostApplicationBuilder builder)
     {
         var isDevelopment = builder.Environment.IsDevelopment();
+        var section = builder.Configuration.GetSection(SandboxOptions.SectionName);
+        if (isDevelopment && bool.TryParse(section["Enabled"], out var enabled) && enabled)
+        {
+            var basePath = section["BasePath"] ?? new SandboxOptions().BasePath;
+            var self = SelfAddress(builder.Configuration);
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ReverseProxy:Clusters:ocp:Destinations:primary:Address"] = self + basePath + "/ocp/events",
+                ["Gateway:TokenClients:ocp:TokenEndpoint"] = self + basePath + "/token",
+            });
+            Configuration.ConfigurationExtensions.MoveLastSourceBelowEnvironment(builder.Configuration);
+        }
+
         builder.Services.AddOptions<SandboxOptions>()
             .BindConfiguration(SandboxOptions.SectionName)
             .Validate(o => !o.Enabled || isDevelopment,
@@ -20,6 +38,27 @@ public static class SandboxExtensions
             .Validate(o => o.BasePath.StartsWith('/'), $"{SandboxOptions.SectionName}:BasePath must start with '/'.")
             .ValidateOnStart();
         return builder;
+    }
+
+    /// <summary>The first address the server is told to listen on, as a loopback URL the gateway can call.</summary>
+    private static string SelfAddress(IConfiguration configuration)
+    {
+        var urls = configuration["urls"];
+        if (string.IsNullOrWhiteSpace(urls))
+        {
+            var port = configuration["http_ports"]?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
+            return port is null ? "http://127.0.0.1:5000" : "http://127.0.0.1:" + port;
+        }
+
+        var first = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
+        var uri = new UriBuilder(first.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal));
+        uri.Host = uri.Host switch
+        {
+            "0.0.0.0" or "localhost" => "127.0.0.1",
+            "[::]" or "::" => "[::1]",
+            var host => host,
+        };
+        return uri.Uri.GetLeftPart(UriPartial.Authority);
     }
 
     /// <summary>Maps the stand-in OCP® at <c>{BasePath}/ocp/…</c> when the sandbox is enabled.</summary>

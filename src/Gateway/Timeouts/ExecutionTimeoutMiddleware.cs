@@ -30,7 +30,7 @@ internal sealed class ExecutionTimeoutMiddleware(RequestDelegate next, ProblemRe
         }
 
         context.Features.Get<RequestTelemetry>()?.Set(Outcome.Timeout);
-        TimeoutLog.TimedOut(logger, context.GetReverseProxyFeature().Route.Config.RouteId);
+        TimeoutLog.TimedOut(logger, context.GetReverseProxyFeature().Route.Config.RouteId, ProblemResponder.CorrelationId(context));
         context.Response.Clear();
         await problems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, ProblemTypes.UpstreamTimeout,
             "Execution timeout", "The event was not delivered within the gateway's execution timeout; OCP® may or may not have received it.");

@@ -50,7 +50,7 @@ internal sealed class BearerTokenTransformProvider(TokenCache cache, ProblemResp
             }
             catch (TokenUnavailableException ex)
             {
-                TokenLog.TokenUnavailable(logger, routeId, client, ex.Error);
+                TokenLog.TokenUnavailable(logger, routeId, client, ex.Error, ProblemResponder.CorrelationId(transform.HttpContext));
                 transform.HttpContext.Features.Get<RequestTelemetry>()?.Set(Outcome.TokenUnavailable);
                 await problems.WriteAsync(transform.HttpContext, StatusCodes.Status503ServiceUnavailable, ProblemTypes.CredentialsUnavailable,
                     "Upstream credentials unavailable", $"No access token for OCP® could be obtained (token client '{client}': {ex.Error}).");

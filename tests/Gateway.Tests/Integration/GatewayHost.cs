@@ -42,6 +42,8 @@ public sealed class GatewayHost : IDisposable
             ["Gateway:TokenClients:ocp:ClientId"] = ClientId,
             ["Gateway:TokenClients:ocp:ClientSecret"] = ClientSecret,
             ["Gateway:InboundAuth:talkdesk:ApiKeys:0"] = ApiKey,
+            // The in-process server has no ports: operator endpoints on every "port" unless a test sets one.
+            ["Gateway:ManagementPort"] = "0",
         };
         foreach (var (key, value) in settings)
         {
