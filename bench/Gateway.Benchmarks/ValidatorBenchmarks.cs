@@ -26,8 +26,8 @@ public class ValidatorBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var options = new Configuration.GatewayOptions();
-        options.EventTypes["message_created"] = new Configuration.EventTypeOptions { Schema = "message_created.schema.json" };
+        var options = new ValidationOptions();
+        options.EventTypes["message_created"] = new EventTypeOptions { Schema = "message_created.schema.json" };
         _catalog = SchemaRegistry.Compile(options);
         _catalog.TryGet("message_created", out _schema);
         _valid = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "samples", "message_created.json"));

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
-using OcpTalkdesk.Gateway.Configuration;
 using OcpTalkdesk.Gateway.InboundAuth;
 using OcpTalkdesk.Gateway.Tokens;
+using OcpTalkdesk.Gateway.Validation;
 using Yarp.ReverseProxy.Configuration;
 
 namespace OcpTalkdesk.Gateway.Commands;
@@ -86,7 +86,7 @@ internal static class ConfigCheck
 
     private static string Summary(IServiceProvider services)
     {
-        var gateway = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        var gateway = services.GetRequiredService<IOptions<ValidationOptions>>().Value;
         var config = services.GetServices<IProxyConfigProvider>().Select(p => p.GetConfig()).ToList();
         var routes = config.SelectMany(c => c.Routes)
             .Select(r => $"{r.RouteId} ({r.Match.Path} -> {r.ClusterId}, auth {r.AuthorizationPolicy ?? "none"})");

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using OcpTalkdesk.Gateway.Configuration;
 using OcpTalkdesk.Gateway.Validation;
 
 namespace OcpTalkdesk.Gateway.Commands;
@@ -91,8 +90,8 @@ internal static class ValidateCommand
 
     private static Func<ReadOnlyMemory<byte>, Verdict> ForEventType(string eventType, IConfiguration configuration)
     {
-        var options = new GatewayOptions();
-        configuration.GetSection(GatewayOptions.SectionName).Bind(options);
+        var options = new ValidationOptions();
+        configuration.GetSection(ValidationOptions.SectionName).Bind(options);
         if (!options.EventTypes.TryGetValue(eventType, out var settings))
         {
             var known = string.Join(", ", options.EventTypes.Keys.Order(StringComparer.Ordinal));
@@ -100,7 +99,7 @@ internal static class ValidateCommand
         }
 
         // Only this type's schema is loaded: a catalog of one, so the HTTP step's code decides.
-        var only = new GatewayOptions { MaxEventBytes = options.MaxEventBytes, SchemaDirectory = options.SchemaDirectory };
+        var only = new ValidationOptions { MaxEventBytes = options.MaxEventBytes, SchemaDirectory = options.SchemaDirectory };
         only.EventTypes[eventType] = settings;
         var catalog = SchemaRegistry.Compile(only);
         return body => EventValidator.ValidateEvent(body, catalog);

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace OcpTalkdesk.Gateway.Configuration;
 
@@ -13,8 +11,8 @@ public static class ConfigurationExtensions
     public const string DefaultSecretsDirectory = "/run/secrets";
 
     /// <summary>
-    /// Binds <see cref="GatewayOptions"/> from the <c>Gateway</c> section and validates it at start-up,
-    /// so a bad key stops the process with a message naming it.
+    /// Adds file-mounted secrets to the configuration and binds the management port (validated at
+    /// start-up, so a bad key stops the process with a message naming it).
     /// </summary>
     public static IHostApplicationBuilder AddGatewayOptions(this IHostApplicationBuilder builder)
     {
@@ -25,12 +23,8 @@ public static class ConfigurationExtensions
         builder.Configuration.AddKeyPerFile(Path.GetFullPath(secrets), optional: true, reloadOnChange: true);
         builder.Configuration.MoveLastSourceBelowEnvironment();
 
-        builder.Services.AddOptions<GatewayOptions>()
-            .BindConfiguration(GatewayOptions.SectionName)
-            .ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         builder.Services.AddOptions<ManagementOptions>()
-            .BindConfiguration(GatewayOptions.SectionName)
+            .BindConfiguration(ManagementOptions.SectionName)
             .Validate(o => o.ManagementPort is >= 0 and <= 65535, "Gateway:ManagementPort must be a TCP port (1-65535), or 0 to serve the operator endpoints on every port.")
             .ValidateOnStart();
         builder.ListenOnManagementPort();
@@ -65,7 +59,7 @@ public static class ConfigurationExtensions
     /// </summary>
     private static void ListenOnManagementPort(this IHostApplicationBuilder builder)
     {
-        var configured = builder.Configuration.GetSection(GatewayOptions.SectionName)["ManagementPort"];
+        var configured = builder.Configuration.GetSection(ManagementOptions.SectionName)["ManagementPort"];
         var port = int.TryParse(configured, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : ManagementOptions.DefaultPort;
         if (port is <= 0 or > 65535 || builder is not WebApplicationBuilder web)
         {

@@ -7,6 +7,9 @@ namespace OcpTalkdesk.Gateway.Configuration;
 /// </summary>
 public sealed class ManagementOptions
 {
+    /// <summary>The configuration section the port is read from.</summary>
+    public const string SectionName = "Gateway";
+
     /// <summary>The management port unless configured.</summary>
     public const int DefaultPort = 9090;
 

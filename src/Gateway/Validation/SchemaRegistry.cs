@@ -2,7 +2,6 @@ using System.Collections.Frozen;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
-using OcpTalkdesk.Gateway.Configuration;
 using OcpTalkdesk.Gateway.Metrics;
 
 namespace OcpTalkdesk.Gateway.Validation;
@@ -17,7 +16,7 @@ namespace OcpTalkdesk.Gateway.Validation;
 internal sealed class SchemaRegistry : IDisposable
 {
     private readonly IConfiguration _configuration;
-    private readonly IValidateOptions<GatewayOptions> _validator;
+    private readonly IValidateOptions<ValidationOptions> _validator;
     private readonly ILogger<SchemaRegistry> _logger;
     private readonly GatewayMetrics _metrics;
     private readonly IDisposable _configSubscription;
@@ -29,8 +28,8 @@ internal sealed class SchemaRegistry : IDisposable
     private volatile string? _lastRejection;
     private long _rejectedReloads;
 
-    public SchemaRegistry(IOptions<GatewayOptions> options, IConfiguration configuration,
-        IValidateOptions<GatewayOptions> validator, GatewayMetrics metrics, ILogger<SchemaRegistry> logger)
+    public SchemaRegistry(IOptions<ValidationOptions> options, IConfiguration configuration,
+        IValidateOptions<ValidationOptions> validator, GatewayMetrics metrics, ILogger<SchemaRegistry> logger)
     {
         _configuration = configuration;
         _metrics = metrics;
@@ -80,10 +79,10 @@ internal sealed class SchemaRegistry : IDisposable
 
     private void ReloadLocked()
     {
-        var options = new GatewayOptions();
+        var options = new ValidationOptions();
         try
         {
-            _configuration.GetSection(GatewayOptions.SectionName).Bind(options);
+            _configuration.GetSection(ValidationOptions.SectionName).Bind(options);
         }
         catch (InvalidOperationException ex)
         {
@@ -125,7 +124,7 @@ internal sealed class SchemaRegistry : IDisposable
     /// Watches each configured schema file, so an edit takes effect without touching appsettings.json.
     /// (Set DOTNET_USE_POLLING_FILE_WATCHER=true where file events do not arrive, as on some mounts.)
     /// </summary>
-    private void WatchSchemaFiles(GatewayOptions options)
+    private void WatchSchemaFiles(ValidationOptions options)
     {
         var tokens = new List<IChangeToken>();
         var watchers = new List<PhysicalFileProvider>();
@@ -164,12 +163,12 @@ internal sealed class SchemaRegistry : IDisposable
     }
 
     /// <summary>Loads and checks every configured schema; a <see cref="SchemaLoadException"/> names the key and file.</summary>
-    internal static EventCatalog Compile(GatewayOptions options)
+    internal static EventCatalog Compile(ValidationOptions options)
     {
         var schemas = new Dictionary<string, EventSchema>(options.EventTypes.Count, StringComparer.Ordinal);
         foreach (var (eventType, settings) in options.EventTypes)
         {
-            var key = $"{GatewayOptions.SectionName}:EventTypes:{eventType}:Schema";
+            var key = $"{ValidationOptions.SectionName}:EventTypes:{eventType}:Schema";
             var path = options.ResolveSchemaPath(settings.Schema ?? throw new SchemaLoadException($"{key} is required."));
             try
             {

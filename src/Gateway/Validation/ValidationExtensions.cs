@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Transforms.Builder;
 
 namespace OcpTalkdesk.Gateway.Validation;
@@ -6,9 +7,16 @@ namespace OcpTalkdesk.Gateway.Validation;
 /// <summary>Wires the schema check into the services and into YARP's proxy pipeline.</summary>
 public static class ValidationExtensions
 {
-    /// <summary>Registers the schema registry and the Talkdesk route transform.</summary>
+    /// <summary>
+    /// Binds <see cref="ValidationOptions"/> from the <c>Gateway</c> section and validates it (every
+    /// schema loaded and checked) at start-up; registers the schema registry and the Talkdesk route transform.
+    /// </summary>
     public static IHostApplicationBuilder AddEventValidation(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<ValidationOptions>()
+            .BindConfiguration(ValidationOptions.SectionName)
+            .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ValidationOptions>, ValidationOptionsValidator>());
         builder.Services.TryAddSingleton<SchemaRegistry>();
         // Resolved when the host starts, so schema files are watched from the first second.
         builder.Services.AddHostedService<SchemaWatchStart>();

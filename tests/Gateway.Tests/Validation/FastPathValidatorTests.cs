@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CsCheck;
-using OcpTalkdesk.Gateway.Configuration;
 using OcpTalkdesk.Gateway.Tests.Integration;
 using OcpTalkdesk.Gateway.Validation;
 
@@ -182,9 +181,9 @@ public sealed class FastPathValidatorTests
         }
     }
 
-    private static GatewayOptions ShippedOptions()
+    private static ValidationOptions ShippedOptions()
     {
-        var options = new GatewayOptions();
+        var options = new ValidationOptions();
         foreach (var name in new[] { "conversation_started", "message_created", "conversation_ended" })
         {
             options.EventTypes[name] = new EventTypeOptions { Schema = name + ".schema.json" };

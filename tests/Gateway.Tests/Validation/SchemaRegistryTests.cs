@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using OcpTalkdesk.Gateway.Configuration;
 using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Validation;
 
@@ -15,9 +14,9 @@ public sealed class SchemaRegistryTests : IDisposable
 
     private static SchemaRegistry Create(IConfigurationRoot configuration)
     {
-        var options = new GatewayOptions();
+        var options = new ValidationOptions();
         configuration.GetSection("Gateway").Bind(options);
-        return new SchemaRegistry(Options.Create(options), configuration, new GatewayOptionsValidator(), new GatewayMetrics(), NullLogger<SchemaRegistry>.Instance);
+        return new SchemaRegistry(Options.Create(options), configuration, new ValidationOptionsValidator(), new GatewayMetrics(), NullLogger<SchemaRegistry>.Instance);
     }
 
     [Fact]

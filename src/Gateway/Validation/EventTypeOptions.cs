@@ -1,11 +1,11 @@
-namespace OcpTalkdesk.Gateway.Configuration;
+namespace OcpTalkdesk.Gateway.Validation;
 
 /// <summary>One accepted Talkdesk event type (<c>Gateway:EventTypes:&lt;event_type&gt;</c>).</summary>
 public sealed class EventTypeOptions
 {
     /// <summary>
     /// The draft-07 JSON Schema file the body must match: absolute, or relative to
-    /// <see cref="GatewayOptions.SchemaDirectory"/>. Required.
+    /// <see cref="ValidationOptions.SchemaDirectory"/>. Required.
     /// </summary>
     public string? Schema { get; set; }
 

@@ -1,20 +1,20 @@
 using Microsoft.Extensions.Options;
-using OcpTalkdesk.Gateway.Validation;
 
-namespace OcpTalkdesk.Gateway.Configuration;
+
+namespace OcpTalkdesk.Gateway.Validation;
 
 /// <summary>
 /// Checks the <c>Gateway</c> section at start-up and on reload; every message names the key to fix.
 /// </summary>
-internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+internal sealed class ValidationOptionsValidator : IValidateOptions<ValidationOptions>
 {
     internal const int MinEventBytes = 1024;
     internal const int MaxEventBytesLimit = 64 * 1024 * 1024;
 
-    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    public ValidateOptionsResult Validate(string? name, ValidationOptions options)
     {
         var failures = new List<string>();
-        const string Section = GatewayOptions.SectionName;
+        const string Section = ValidationOptions.SectionName;
 
         if (options.MaxEventBytes is < MinEventBytes or > MaxEventBytesLimit)
         {

@@ -1,10 +1,10 @@
-namespace OcpTalkdesk.Gateway.Configuration;
+namespace OcpTalkdesk.Gateway.Validation;
 
 /// <summary>
 /// The <c>Gateway</c> configuration section: which Talkdesk event types the gateway accepts, the
 /// schema each one is checked against, and the request-body limit.
 /// </summary>
-public sealed class GatewayOptions
+public sealed class ValidationOptions
 {
     /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Gateway";
