@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using Microsoft.AspNetCore.Http.Timeouts;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using OcpTalkdesk.Gateway.Tests.Integration;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -58,15 +55,20 @@ public sealed class ExecutionTimeoutTests
     }
 
     [Fact]
-    public void The_shipped_execution_timeout_is_ten_seconds_answered_with_504()
+    public async Task Every_route_without_its_own_timeout_is_held_to_the_execution_timeout_which_ships_at_ten_seconds()
     {
-        using var host = new GatewayHost();
+        // The shipped route sets no Timeout of its own; only Gateway:ExecutionTimeout governs it.
+        using var host = GatewayHost.Create(new Dictionary<string, string?> { ["Gateway:ExecutionTimeout"] = "00:00:00.500" });
+        host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithDelay(UpstreamDelay));
+        var client = host.CreateClient();
 
-        var policy = host.Services.GetRequiredService<IOptions<RequestTimeoutOptions>>().Value.DefaultPolicy;
+        var clock = Stopwatch.StartNew();
+        var response = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(Samples.Bytes("conversation_ended")));
 
-        Assert.NotNull(policy);
-        Assert.Equal(TimeSpan.FromSeconds(10), policy.Timeout);
-        Assert.Equal(504, policy.TimeoutStatusCode);
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Contains("urn:ocp-gateway:problem:upstream-timeout", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < UpstreamDelay / 2, $"answered after {clock.Elapsed}");
+        Assert.Equal(TimeSpan.FromSeconds(10), new OcpTalkdesk.Gateway.Timeouts.ExecutionTimeoutOptions().ExecutionTimeout);
     }
 
     [Theory]
