@@ -66,6 +66,11 @@ internal static class ValidateCommand
                     report = new ValidationReport(false, [new SchemaViolation(string.Empty, "json", verdict.Detail!)]);
                     result = Unusable;
                     break;
+                case VerdictKind.SchemaError:
+                    await error.WriteLineAsync(command.JsonLines ? $"validate: line {lineNumber}: {verdict.Detail}" : "validate: " + verdict.Detail);
+                    report = new ValidationReport(false, [new SchemaViolation(string.Empty, "$ref", verdict.Detail!)]);
+                    result = Unusable;
+                    break;
                 case VerdictKind.UnknownEventType:
                     report = new ValidationReport(false, [new SchemaViolation("/event_type", "event_type", verdict.Detail!)]);
                     result = Math.Max(result, SomeInvalid);

@@ -17,6 +17,9 @@ public static class ProblemTypes
     /// <summary>400: the event breaks its schema.</summary>
     public const string SchemaViolation = Prefix + "schema-violation";
 
+    /// <summary>500: the configured schema could not be evaluated for the event (never forwarded).</summary>
+    public const string SchemaError = Prefix + "schema-error";
+
     /// <summary>413: the body is larger than <c>Gateway:MaxEventBytes</c>.</summary>
     public const string BodyTooLarge = Prefix + "body-too-large";
 

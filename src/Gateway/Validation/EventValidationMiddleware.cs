@@ -107,6 +107,13 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
                 await RejectAsync(context, routeId, Outcome.RejectedMalformed, StatusCodes.Status400BadRequest, ProblemTypes.UnknownEventType,
                     "Unknown event type", verdict.Detail!, UnknownEventType, "acceptedEventTypes", catalog.AcceptedEventTypes);
                 return null;
+            case VerdictKind.SchemaError:
+                ValidationLog.SchemaUnusable(logger, verdict.Schema!.EventType, verdict.Schema.SchemaFile, verdict.Detail!);
+                await RejectAsync(context, routeId, Outcome.RejectedSchema, StatusCodes.Status500InternalServerError, ProblemTypes.SchemaError,
+                    "The event's schema cannot be evaluated",
+                    $"The schema configured for '{verdict.Schema.EventType}' could not be evaluated; the event was not forwarded. The operator must fix the schema file.",
+                    verdict.Schema.EventType);
+                return null;
             default:
                 var eventType = verdict.Schema!.EventType;
                 var total = verdict.Violations.Count + verdict.OmittedViolations;

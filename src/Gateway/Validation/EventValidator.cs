@@ -74,13 +74,20 @@ internal static class EventValidator
 
     private static Verdict Evaluate(JsonSchema schema, JsonElement instance, EventSchema? eventSchema)
     {
-        // Flag output is the cheapest; only a failing body is evaluated again to explain it.
-        if (schema.Evaluate(instance, FlagOutput).IsValid)
+        try
         {
-            return Verdict.Valid(eventSchema);
-        }
+            // Flag output is the cheapest; only a failing body is evaluated again to explain it.
+            if (schema.Evaluate(instance, FlagOutput).IsValid)
+            {
+                return Verdict.Valid(eventSchema);
+            }
 
-        var violations = ViolationCollector.Collect(schema.Evaluate(instance, HierarchicalOutput), out var omitted);
-        return new Verdict(VerdictKind.SchemaViolation, eventSchema, null, violations, omitted);
+            var violations = ViolationCollector.Collect(schema.Evaluate(instance, HierarchicalOutput), out var omitted);
+            return new Verdict(VerdictKind.SchemaViolation, eventSchema, null, violations, omitted);
+        }
+        catch (Exception ex) when (ex is RefResolutionException or JsonSchemaException)
+        {
+            return new Verdict(VerdictKind.SchemaError, eventSchema, "The schema could not be evaluated: " + ex.Message, [], 0);
+        }
     }
 }

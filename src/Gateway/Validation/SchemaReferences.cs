@@ -16,6 +16,7 @@ internal static class SchemaReferences
     public static void EnsureResolvable(JsonSchema schema, Json.Schema.SchemaRegistry registry, JsonElement document, string name)
     {
         var seen = new HashSet<JsonSchemaNode>(ReferenceEqualityComparer.Instance);
+        var references = new List<(KeywordData Keyword, JsonSchemaNode Node)>();
         var pending = new Stack<JsonSchemaNode>();
         pending.Push(schema.Root);
         while (pending.Count > 0)
@@ -30,8 +31,8 @@ internal static class SchemaReferences
             {
                 if (keyword.Handler is RefKeyword)
                 {
-                    Check(keyword, node, registry, document, name);
                     // A $ref's subschema is its (lazily built) target: walked where it is declared.
+                    references.Add((keyword, node));
                     continue;
                 }
 
@@ -44,9 +45,66 @@ internal static class SchemaReferences
                 }
             }
         }
+
+        // Every identifier the file declares, made absolute against every base URI in it: a $ref to
+        // one of these is local even where the library registers it only when first evaluated.
+        var bases = new HashSet<Uri>(seen.Select(n => n.BaseUri)) { schema.BaseUri };
+        var identifiers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in Identifiers(document))
+        {
+            foreach (var baseUri in bases)
+            {
+                if (Uri.TryCreate(baseUri, id, out var absolute))
+                {
+                    identifiers.Add(WithoutFragment(absolute));
+                }
+            }
+        }
+
+        foreach (var (keyword, node) in references)
+        {
+            Check(keyword, node, registry, document, identifiers, name);
+        }
     }
 
-    private static void Check(KeywordData keyword, JsonSchemaNode node, Json.Schema.SchemaRegistry registry, JsonElement document, string name)
+    private static string WithoutFragment(Uri uri)
+    {
+        var text = uri.AbsoluteUri;
+        var hash = text.IndexOf('#', StringComparison.Ordinal);
+        return hash < 0 ? text : text[..hash];
+    }
+
+    private static IEnumerable<string> Identifiers(JsonElement element)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in element.EnumerateObject())
+            {
+                if (property.NameEquals("$id") && property.Value.ValueKind == JsonValueKind.String)
+                {
+                    yield return property.Value.GetString()!;
+                }
+
+                foreach (var nested in Identifiers(property.Value))
+                {
+                    yield return nested;
+                }
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in element.EnumerateArray())
+            {
+                foreach (var nested in Identifiers(item))
+                {
+                    yield return nested;
+                }
+            }
+        }
+    }
+
+    private static void Check(KeywordData keyword, JsonSchemaNode node, Json.Schema.SchemaRegistry registry, JsonElement document,
+        HashSet<string> identifiers, string name)
     {
         var raw = keyword.RawValue.ValueKind == JsonValueKind.String ? keyword.RawValue.GetString()! : keyword.RawValue.GetRawText();
         if (keyword.Value is not Uri target && !Uri.TryCreate(node.BaseUri, raw, out target!))
@@ -54,8 +112,15 @@ internal static class SchemaReferences
             throw new SchemaLoadException($"the schema file '{name}' has a \"$ref\" that is not a URI reference: \"{raw}\".");
         }
 
-        var resource = new Uri(target.GetLeftPart(UriPartial.Query));
+        var resource = new Uri(WithoutFragment(target));
         var baseDocument = registry.Get(resource);
+        if (baseDocument is null && identifiers.Contains(resource.AbsoluteUri))
+        {
+            // Declared in the file but registered by the library only lazily: JsonSchema.Net decides
+            // when it evaluates (a failure then refuses the event, never forwards it).
+            return;
+        }
+
         if (baseDocument is null)
         {
             throw new SchemaLoadException(

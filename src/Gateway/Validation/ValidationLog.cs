@@ -12,6 +12,9 @@ internal static partial class ValidationLog
     [LoggerMessage(1003, LogLevel.Information, "Event rejected on route {RouteId}: {Status} {Reason} (event_type {EventType}, traceId {TraceId})")]
     public static partial void EventRejected(ILogger logger, string routeId, int status, string reason, string eventType, string traceId);
 
+    [LoggerMessage(1005, LogLevel.Error, "The schema of event type {EventType} ({SchemaFile}) could not be evaluated; the event was refused: {Reason}")]
+    public static partial void SchemaUnusable(ILogger logger, string eventType, string schemaFile, string reason);
+
     [LoggerMessage(1004, LogLevel.Warning, "Schema file change rejected, keeping the last good schemas: {Reason}")]
     public static partial void SchemaFileRejected(ILogger logger, string reason);
 }

@@ -14,4 +14,10 @@ internal enum VerdictKind
 
     /// <summary>The body breaks its schema; the violations say where.</summary>
     SchemaViolation,
+
+    /// <summary>
+    /// The schema itself could not be evaluated for this body (a reference JsonSchema.Net cannot
+    /// resolve that the load-time check let through). Never forwarded; the gateway's fault, not the caller's.
+    /// </summary>
+    SchemaError,
 }

@@ -116,4 +116,16 @@ public sealed class SchemaLoaderTests
 
         Assert.True(Valid(again, "{}"));
     }
+
+    [Fact]
+    public void A_reference_that_only_fails_while_evaluating_is_a_schema_error_not_a_crash()
+    {
+        // Passes the load-time check (the anchor exists) but JsonSchema.Net cannot resolve it.
+        var schema = Load("""{"allOf":[{"$ref":"http://localhost:1234/bar#foo"}],"definitions":{"A":{"$id":"http://localhost:1234/bar#foo","type":"integer"}}}""");
+
+        var verdict = EventValidator.ValidateDocument("1"u8.ToArray(), schema);
+
+        Assert.Equal(VerdictKind.SchemaError, verdict.Kind);
+        Assert.False(verdict.IsValid);
+    }
 }
