@@ -21,7 +21,7 @@ internal static class HelpText
               Exits 0 when all are valid, 1 when any is invalid, 2 when the schema or the input
               cannot be used (the reason on standard error).
           OcpTalkdesk.Gateway healthcheck [URL]
-              Exit 0 when URL (default http://127.0.0.1:8080/healthz) answers 2xx.
+              Exit 0 when URL (default http://127.0.0.1:9090/healthz) answers 2xx.
           OcpTalkdesk.Gateway --help
 
         Options:

@@ -2,7 +2,7 @@ namespace OcpTalkdesk.Gateway.Health;
 
 /// <summary>
 /// <c>dotnet OcpTalkdesk.Gateway.dll healthcheck [url]</c>: exits 0 when the URL (default the local
-/// <c>/healthz</c>) answers 2xx. The runtime image has no curl or wget, so the image's HEALTHCHECK
+/// <c>/healthz</c> on the management port) answers 2xx. The runtime image has no curl or wget, so the image's HEALTHCHECK
 /// uses the gateway itself.
 /// </summary>
 public static class HealthProbe
@@ -15,7 +15,7 @@ public static class HealthProbe
     /// <summary>Probes once and returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        var url = args.Length > 1 ? args[1] : "http://127.0.0.1:8080/healthz";
+        var url = args.Length > 1 ? args[1] : "http://127.0.0.1:9090/healthz";
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
         try
         {

@@ -49,16 +49,14 @@ internal static class EventValidator
         }
 
         var root = document.RootElement;
-        if (!root.TryGetProperty("event_type", out var eventType)
-            || eventType.ValueKind != JsonValueKind.String
-            || !catalog.TryGet(eventType.GetString()!, out var schema))
+        // The scan already matched event_type against the catalog; the document only explains a miss.
+        if (candidate is not { } schema)
         {
-            var detail = eventType.ValueKind switch
+            var detail = root.TryGetProperty("event_type", out var eventType) ? eventType.ValueKind switch
             {
-                JsonValueKind.Undefined => "The event has no 'event_type'.",
-                not JsonValueKind.String => "The event's 'event_type' must be a string.",
-                _ => "The event's 'event_type' is not one this gateway accepts.",
-            };
+                JsonValueKind.String => "The event's 'event_type' is not one this gateway accepts.",
+                _ => "The event's 'event_type' must be a string.",
+            } : "The event has no 'event_type'.";
             return Verdict.UnknownEventType(detail + " Accepted: " + string.Join(", ", catalog.AcceptedEventTypes) + ".");
         }
 
