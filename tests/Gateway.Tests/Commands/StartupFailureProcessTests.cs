@@ -60,6 +60,19 @@ public sealed class StartupFailureProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task A_broken_appsettings_file_stops_start_up_naming_the_file_and_the_line()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_folder, "appsettings.json"), "{\n  \"Gateway\": {\n    \"MaxEventBytes\": 1024,\n");
+
+        var result = await GatewayProcess.RunAsync(["--contentRoot", _folder, "--urls", "http://127.0.0.1:0"], GatewayProcess.Complete());
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(Path.Combine(_folder, "appsettings.json"), result.Error, StringComparison.Ordinal);
+        Assert.Contains("LineNumber", result.Error, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+    }
+
+    [Fact]
     public async Task A_port_in_use_stops_start_up_with_exit_1_and_says_so()
     {
         using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
