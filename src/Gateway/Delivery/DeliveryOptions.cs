@@ -1,0 +1,45 @@
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary><c>Gateway:Delivery</c>: store-and-forward delivery (see README, "Delivery guarantees").</summary>
+public sealed class DeliveryOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Gateway:Delivery";
+
+    /// <summary>The connection string's key (<c>ConnectionStrings:Delivery</c>).</summary>
+    public const string ConnectionStringName = "Delivery";
+
+    /// <summary><c>Direct</c> (default) or <c>StoreAndForward</c>.</summary>
+    public DeliveryMode Mode { get; set; } = DeliveryMode.Direct;
+
+    /// <summary><c>Sqlite</c> (default, embedded) or <c>Postgres</c> (shared by replicas).</summary>
+    public DeliveryStoreKind Store { get; set; } = DeliveryStoreKind.Sqlite;
+
+    /// <summary>How long the first forward may take before the event is parked. Default 8 s; less than the execution timeout.</summary>
+    public TimeSpan AttemptBudget { get; set; } = TimeSpan.FromSeconds(8);
+
+    /// <summary>Waits between redelivery attempts; the last repeats. Default 1 s, 5 s, 30 s, 2 min, 10 min, 30 min, 1 h.</summary>
+    public List<TimeSpan> RetrySchedule { get; set; } = [];
+
+    /// <summary>After this long an undelivered event is dead-lettered. Default 24 h.</summary>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How long an accepted event's key is remembered to answer Talkdesk's resends. Default 24 h.</summary>
+    public TimeSpan DedupWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How long a replica holds a claimed event before another may take it over. Default 30 s.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the redelivery worker looks for due events when idle. Default 1 s.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Keys for the admin API (<c>X-Admin-Key</c>) on the management port; without one it is refused.</summary>
+    public List<string> AdminApiKeys { get; set; } = [];
+
+    /// <summary>The schedule in force: the configured one, or the default.</summary>
+    public IReadOnlyList<TimeSpan> EffectiveRetrySchedule => RetrySchedule.Count > 0 ? RetrySchedule :
+    [
+        TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2),
+        TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30), TimeSpan.FromHours(1),
+    ];
+}

@@ -1,0 +1,22 @@
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>The states of a stored event, as written in the store.</summary>
+internal static class DeliveryStates
+{
+    /// <summary>Waiting for its next attempt (or for the events of its conversation ahead of it).</summary>
+    public const string Pending = "pending";
+
+    /// <summary>Claimed by one replica, which is delivering it until its lease runs out.</summary>
+    public const string Leased = "leased";
+
+    /// <summary>OCP® took it (2xx) or gave its final word (a 4xx other than 408, 425, 429).</summary>
+    public const string Delivered = "delivered";
+
+    /// <summary>Not delivered within MaxAge, or behind such an event: kept in order until replayed or discarded.</summary>
+    public const string Dead = "dead";
+
+    /// <summary>Discarded by an operator.</summary>
+    public const string Discarded = "discarded";
+
+    public static bool IsKnown(string state) => state is Pending or Leased or Delivered or Dead or Discarded;
+}

@@ -1,0 +1,59 @@
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>
+/// Durable storage of parked events with per-conversation order: the one seam between the delivery
+/// logic and SQLite or PostgreSQL (both tested for real, no mocks).
+/// </summary>
+internal interface IDeliveryStore
+{
+    /// <summary>Creates or migrates the tables; a store that cannot be opened throws.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether the conversation has events the store still holds: null (none), <see cref="DeliveryStates.Pending"/>
+    /// (pending or leased ones) or <see cref="DeliveryStates.Dead"/> (a dead-lettered one).
+    /// </summary>
+    Task<string?> BlockingStateAsync(string conversationId, CancellationToken cancellationToken);
+
+    /// <summary>Commits the event (and its key) durably in <paramref name="state"/>; returns its id.</summary>
+    Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Leases up to <paramref name="max"/> due events, each the oldest held event of its conversation, so
+    /// no two events of one conversation are ever in flight. Expired leases are taken over.
+    /// </summary>
+    Task<IReadOnlyList<StoredEvent>> ClaimAsync(string owner, DateTimeOffset now, TimeSpan lease, int max, CancellationToken cancellationToken);
+
+    /// <summary>Marks a leased event delivered (only while <paramref name="owner"/> still holds it).</summary>
+    Task<bool> CompleteAsync(long id, string owner, DateTimeOffset now, string outcome, CancellationToken cancellationToken);
+
+    /// <summary>Puts a leased event back for another attempt at <paramref name="next"/>.</summary>
+    Task<bool> RescheduleAsync(long id, string owner, DateTimeOffset next, string error, CancellationToken cancellationToken);
+
+    /// <summary>Dead-letters the event and every later held event of its conversation.</summary>
+    Task<int> DeadLetterAsync(long id, string error, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Events past their deadline that are not being delivered (a dead head blocks nothing later): dead-letter them.</summary>
+    Task<IReadOnlyList<long>> ExpiredAsync(DateTimeOffset deadline, CancellationToken cancellationToken);
+
+    /// <summary>The key's earlier answer (status and event id) when it was accepted after <paramref name="since"/>.</summary>
+    Task<(int Status, long? Id)?> FindKeyAsync(string key, DateTimeOffset since, CancellationToken cancellationToken);
+
+    /// <summary>Remembers keys of events OCP® took directly (written in batches, off the response path).</summary>
+    Task RecordKeysAsync(IReadOnlyList<(string Key, int Status, DateTimeOffset At)> keys, CancellationToken cancellationToken);
+
+    /// <summary>Events in a state, oldest first (bodies included: the admin API leaves them out).</summary>
+    Task<IReadOnlyList<StoredEvent>> ListAsync(string state, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Moves dead events back to pending (one, with the dead events behind it in its conversation, or all).</summary>
+    Task<int> ReplayAsync(long? id, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Discards one held event; the next of its conversation becomes its head.</summary>
+    Task<bool> DiscardAsync(long id, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Counts by state and the time the oldest pending event was received.</summary>
+    Task<(IReadOnlyDictionary<string, long> Counts, DateTimeOffset? OldestPending)> StatsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Deletes finished events and keys older than <paramref name="before"/>.</summary>
+    Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken);
+}

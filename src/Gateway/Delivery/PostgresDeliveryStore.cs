@@ -1,0 +1,39 @@
+using System.Data.Common;
+using Npgsql;
+
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>
+/// The shared store for several replicas: claims use <c>FOR UPDATE SKIP LOCKED</c> with a lease column
+/// (the way Convoy's PostgreSQL queue claims jobs), so each event is delivered by one replica at a time
+/// and an expired lease is taken over. The tables are created or migrated at start under an advisory
+/// lock, so replicas starting together do not race.
+/// </summary>
+internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDeliveryStore, IAsyncDisposable
+{
+    private static readonly string[] Schema =
+    [
+        "SELECT pg_advisory_xact_lock(720611)",
+        "CREATE TABLE IF NOT EXISTS ocp_deliveries (id BIGSERIAL PRIMARY KEY, idempotency_key TEXT NOT NULL, conversation_id TEXT NOT NULL, " +
+        "event_type TEXT NOT NULL, route_id TEXT NOT NULL, request_path TEXT NOT NULL, body BYTEA NOT NULL, received_at BIGINT NOT NULL, " +
+        "deadline_from BIGINT NOT NULL, state TEXT NOT NULL, attempts INT NOT NULL DEFAULT 0, next_attempt_at BIGINT NOT NULL, " +
+        "lease_owner TEXT NULL, lease_until BIGINT NULL, last_error TEXT NULL, finished_at BIGINT NULL)",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation ON ocp_deliveries (conversation_id, id) WHERE state IN ('pending', 'leased', 'dead')",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_due ON ocp_deliveries (next_attempt_at, id) WHERE state = 'pending'",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, id)",
+        "CREATE TABLE IF NOT EXISTS ocp_accepted_keys (idempotency_key TEXT PRIMARY KEY, status INT NOT NULL, delivery_id BIGINT NULL, accepted_at BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ocp_accepted_keys_at ON ocp_accepted_keys (accepted_at)",
+    ];
+
+    protected override IReadOnlyList<string> SchemaStatements => Schema;
+
+    protected override string ClaimLocking => " FOR UPDATE OF d SKIP LOCKED";
+
+    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        await dataSource.OpenConnectionAsync(cancellationToken);
+
+    protected override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        connection.BeginTransactionAsync(cancellationToken);
+
+    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
+}

@@ -1,0 +1,282 @@
+using System.Data.Common;
+
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>
+/// The store's SQL, shared by SQLite and PostgreSQL (times are Unix milliseconds, so both read the
+/// same); the two differ only in their tables' DDL and in how a claim locks. Written here because no
+/// served library keeps per-key order correctly (docs/decisions/0002-store-and-forward.md).
+/// </summary>
+internal abstract class SqlDeliveryStore : IDeliveryStore
+{
+    private const string Columns = "id, idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, state, attempts, next_attempt_at, last_error";
+
+    // A held event blocks the later events of its conversation until delivered or discarded.
+    private const string Blocking = "('pending', 'leased', 'dead')";
+
+    /// <summary>Opens a connection with the store's per-connection settings applied.</summary>
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Starts a transaction that takes the write lock now (SQLite) or relies on row locks (PostgreSQL).</summary>
+    protected abstract ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>Statements that create or migrate the tables, run in one transaction.</summary>
+    protected abstract IReadOnlyList<string> SchemaStatements { get; }
+
+    /// <summary>What follows the claim query: PostgreSQL's <c>FOR UPDATE SKIP LOCKED</c>, so replicas never claim the same row.</summary>
+    protected abstract string ClaimLocking { get; }
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        foreach (var statement in SchemaStatements)
+        {
+            await ExecuteAsync(connection, transaction, statement, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<string?> BlockingStateAsync(string conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            $"SELECT state FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking} ORDER BY (CASE WHEN state = 'dead' THEN 0 ELSE 1 END) LIMIT 1",
+            ("c", conversationId));
+        return await command.ExecuteScalarAsync(cancellationToken) switch
+        {
+            null => null,
+            string state when state == DeliveryStates.Dead => DeliveryStates.Dead,
+            _ => DeliveryStates.Pending,
+        };
+    }
+
+    public async Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        await using var insert = Command(connection, transaction,
+            "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at) " +
+            "VALUES (@k, @c, @t, @r, @p, @b, @at, @at, @s, @n, @at, @e, @f) RETURNING id",
+            ("k", parked.IdempotencyKey), ("c", parked.ConversationId), ("t", parked.EventType), ("r", parked.RouteId),
+            ("p", parked.RequestPath), ("b", parked.Body), ("at", Ms(parked.ReceivedAt)), ("s", state), ("n", parked.Attempts),
+            ("e", (object?)parked.LastError ?? DBNull.Value), ("f", state == DeliveryStates.Dead ? Ms(now) : DBNull.Value));
+        var id = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        await ExecuteAsync(connection, transaction,
+            "INSERT INTO ocp_accepted_keys (idempotency_key, status, delivery_id, accepted_at) VALUES (@k, 202, @id, @at) ON CONFLICT (idempotency_key) DO NOTHING",
+            cancellationToken, ("k", parked.IdempotencyKey), ("id", id), ("at", Ms(now)));
+        await transaction.CommitAsync(cancellationToken);
+        return id;
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> ClaimAsync(string owner, DateTimeOffset now, TimeSpan lease, int max, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        // A replica that died leaves its leases behind: once they run out, the events are pending again.
+        await ExecuteAsync(connection, transaction,
+            "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL WHERE state = 'leased' AND lease_until < @now",
+            cancellationToken, ("now", Ms(now)));
+        var ids = new List<long>();
+        await using (var candidates = Command(connection, transaction,
+            "SELECT d.id FROM ocp_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= @now " +
+            $"AND NOT EXISTS (SELECT 1 FROM ocp_deliveries e WHERE e.conversation_id = d.conversation_id AND e.id < d.id AND e.state IN {Blocking}) " +
+            "ORDER BY d.id LIMIT @max" + ClaimLocking, ("now", Ms(now)), ("max", max)))
+        await using (var reader = await candidates.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                ids.Add(reader.GetInt64(0));
+            }
+        }
+
+        var claimed = new List<StoredEvent>(ids.Count);
+        foreach (var id in ids)
+        {
+            await using var update = Command(connection, transaction,
+                $"UPDATE ocp_deliveries SET state = 'leased', lease_owner = @o, lease_until = @u, attempts = attempts + 1 WHERE id = @id RETURNING {Columns}",
+                ("o", owner), ("u", Ms(now + lease)), ("id", id));
+            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                claimed.Add(Read(reader));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return claimed;
+    }
+
+    public Task<bool> CompleteAsync(long id, string owner, DateTimeOffset now, string outcome, CancellationToken cancellationToken) =>
+        UpdateOneAsync("UPDATE ocp_deliveries SET state = 'delivered', lease_owner = NULL, finished_at = @now, last_error = @e WHERE id = @id AND state = 'leased' AND lease_owner = @o",
+            cancellationToken, ("now", Ms(now)), ("e", outcome), ("id", id), ("o", owner));
+
+    public Task<bool> RescheduleAsync(long id, string owner, DateTimeOffset next, string error, CancellationToken cancellationToken) =>
+        UpdateOneAsync("UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e WHERE id = @id AND state = 'leased' AND lease_owner = @o",
+            cancellationToken, ("n", Ms(next)), ("e", error), ("id", id), ("o", owner));
+
+    public async Task<int> DeadLetterAsync(long id, string error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        var count = await ExecuteAsync(connection, transaction,
+            "UPDATE ocp_deliveries SET state = 'dead', lease_owner = NULL, finished_at = @now, last_error = @e WHERE id = @id AND state IN ('pending', 'leased')",
+            cancellationToken, ("now", Ms(now)), ("e", error), ("id", id));
+        count += await ExecuteAsync(connection, transaction,
+            "UPDATE ocp_deliveries SET state = 'dead', finished_at = @now, last_error = @e WHERE state = 'pending' AND id > @id " +
+            "AND conversation_id = (SELECT conversation_id FROM ocp_deliveries WHERE id = @id)",
+            cancellationToken, ("now", Ms(now)), ("e", $"behind dead-lettered event {id}"), ("id", id));
+        await transaction.CommitAsync(cancellationToken);
+        return count;
+    }
+
+    public async Task<IReadOnlyList<long>> ExpiredAsync(DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT id FROM ocp_deliveries WHERE state = 'pending' AND deadline_from < @d ORDER BY id LIMIT 100", ("d", Ms(deadline)));
+        var ids = new List<long>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+
+        return ids;
+    }
+
+    public async Task<(int Status, long? Id)?> FindKeyAsync(string key, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT status, delivery_id FROM ocp_accepted_keys WHERE idempotency_key = @k AND accepted_at >= @since", ("k", key), ("since", Ms(since)));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return (reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
+    }
+
+    public async Task RecordKeysAsync(IReadOnlyList<(string Key, int Status, DateTimeOffset At)> keys, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        foreach (var (key, status, at) in keys)
+        {
+            await ExecuteAsync(connection, transaction,
+                "INSERT INTO ocp_accepted_keys (idempotency_key, status, delivery_id, accepted_at) VALUES (@k, @s, NULL, @at) ON CONFLICT (idempotency_key) DO NOTHING",
+                cancellationToken, ("k", key), ("s", status), ("at", Ms(at)));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> ListAsync(string state, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            $"SELECT {Columns} FROM ocp_deliveries WHERE state = @s ORDER BY id LIMIT @l", ("s", state), ("l", limit));
+        var events = new List<StoredEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(Read(reader));
+        }
+
+        return events;
+    }
+
+    public async Task<int> ReplayAsync(long? id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var sql = id is null
+            ? "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state = 'dead'"
+            : "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state = 'dead' AND id >= @id " +
+              "AND conversation_id = (SELECT conversation_id FROM ocp_deliveries WHERE id = @id AND state = 'dead')";
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        var count = await ExecuteAsync(connection, transaction, sql, cancellationToken, ("now", Ms(now)), ("id", id ?? 0L));
+        await transaction.CommitAsync(cancellationToken);
+        return count;
+    }
+
+    public Task<bool> DiscardAsync(long id, DateTimeOffset now, CancellationToken cancellationToken) =>
+        UpdateOneAsync($"UPDATE ocp_deliveries SET state = 'discarded', lease_owner = NULL, finished_at = @now WHERE id = @id AND state IN {Blocking}",
+            cancellationToken, ("now", Ms(now)), ("id", id));
+
+    public async Task<(IReadOnlyDictionary<string, long> Counts, DateTimeOffset? OldestPending)> StatsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal)
+        {
+            [DeliveryStates.Pending] = 0, [DeliveryStates.Leased] = 0, [DeliveryStates.Dead] = 0, [DeliveryStates.Delivered] = 0, [DeliveryStates.Discarded] = 0,
+        };
+        await using (var command = Command(connection, null, "SELECT state, COUNT(*) FROM ocp_deliveries GROUP BY state"))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                counts[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+
+        await using var oldest = Command(connection, null, "SELECT MIN(received_at) FROM ocp_deliveries WHERE state IN ('pending', 'leased')");
+        var value = await oldest.ExecuteScalarAsync(cancellationToken);
+        return (counts, value is null or DBNull ? null : FromMs(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        var count = await ExecuteAsync(connection, transaction,
+            "DELETE FROM ocp_deliveries WHERE state IN ('delivered', 'discarded') AND finished_at < @b", cancellationToken, ("b", Ms(before)));
+        count += await ExecuteAsync(connection, transaction,
+            "DELETE FROM ocp_accepted_keys WHERE accepted_at < @b", cancellationToken, ("b", Ms(before)));
+        await transaction.CommitAsync(cancellationToken);
+        return count;
+    }
+
+    private async Task<bool> UpdateOneAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        var count = await ExecuteAsync(connection, transaction, sql, cancellationToken, parameters);
+        await transaction.CommitAsync(cancellationToken);
+        return count > 0;
+    }
+
+    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken,
+        params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+
+    private static StoredEvent Read(DbDataReader reader) => new(
+        reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
+        (byte[])reader.GetValue(6), FromMs(reader.GetInt64(7)), reader.GetString(8), reader.GetInt32(9), FromMs(reader.GetInt64(10)),
+        reader.IsDBNull(11) ? null : reader.GetString(11));
+
+    protected static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+}

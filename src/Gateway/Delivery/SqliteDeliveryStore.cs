@@ -1,0 +1,43 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>
+/// The embedded store: one SQLite file, WAL journal, full sync on every commit (a 202 is only sent
+/// after the event is on disk), and <c>BEGIN IMMEDIATE</c> for every write so claims never race.
+/// </summary>
+internal sealed class SqliteDeliveryStore(string connectionString) : SqlDeliveryStore
+{
+    private static readonly string[] Schema =
+    [
+        "CREATE TABLE IF NOT EXISTS ocp_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL, conversation_id TEXT NOT NULL, " +
+        "event_type TEXT NOT NULL, route_id TEXT NOT NULL, request_path TEXT NOT NULL, body BLOB NOT NULL, received_at INTEGER NOT NULL, " +
+        "deadline_from INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, " +
+        "lease_owner TEXT NULL, lease_until INTEGER NULL, last_error TEXT NULL, finished_at INTEGER NULL)",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation ON ocp_deliveries (conversation_id, state, id)",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, next_attempt_at, id)",
+        "CREATE TABLE IF NOT EXISTS ocp_accepted_keys (idempotency_key TEXT PRIMARY KEY, status INTEGER NOT NULL, delivery_id INTEGER NULL, accepted_at INTEGER NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ocp_accepted_keys_at ON ocp_accepted_keys (accepted_at)",
+    ];
+
+    protected override IReadOnlyList<string> SchemaStatements => Schema;
+
+    protected override string ClaimLocking => string.Empty;
+
+    /// <summary>The SQLite file the connection string names.</summary>
+    public string DataSource { get; } = new SqliteConnectionStringBuilder(connectionString).DataSource;
+
+    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+
+    protected override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
+}
