@@ -1,5 +1,6 @@
 using OcpTalkdesk.Gateway.Commands;
 using OcpTalkdesk.Gateway.Configuration;
+using OcpTalkdesk.Gateway.Delivery;
 using OcpTalkdesk.Gateway.Health;
 using OcpTalkdesk.Gateway.InboundAuth;
 using OcpTalkdesk.Gateway.Metrics;
@@ -37,6 +38,7 @@ return await StartupFailure.GuardAsync(async () =>
     builder.AddInboundAuth();
     builder.AddEventValidation();
     builder.AddGatewayProxy();
+    builder.AddDelivery();
     builder.AddTokenClients();
     builder.AddGatewayHealth();
     builder.AddSandbox();

@@ -45,10 +45,7 @@ public static class StartupFailure
             case OptionsValidationException options:
                 foreach (var failure in options.Failures)
                 {
-                    foreach (var line in failure.Split("; ", StringSplitOptions.RemoveEmptyEntries))
-                    {
-                        yield return line;
-                    }
+                    yield return failure;
                 }
 
                 yield break;

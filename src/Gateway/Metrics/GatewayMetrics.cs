@@ -23,6 +23,12 @@ public sealed class GatewayMetrics
     private readonly Counter _tokenRefreshes;
     private readonly Gauge _tokenExpiry;
     private readonly Counter _configRejections;
+    private readonly Counter _parked;
+    private readonly Counter _attempts;
+    private readonly Counter _deadLetters;
+    private readonly Counter _storeErrors;
+    private readonly Gauge _queueDepth;
+    private readonly Gauge _oldestPending;
 
     /// <summary>Creates the metrics on a new registry.</summary>
     public GatewayMetrics()
@@ -51,6 +57,14 @@ public sealed class GatewayMetrics
         _configRejections = factory.CreateCounter("ocp_gateway_config_reload_rejections_total",
             "Changes to the Gateway section or a schema file that were refused (the last good configuration stays).");
         _configRejections.Publish();
+        _parked = factory.CreateCounter("ocp_gateway_delivery_parked_total",
+            "Events kept by store-and-forward because OCP® could not take them (or an earlier event of their conversation was waiting).", ["event_type"]);
+        _attempts = factory.CreateCounter("ocp_gateway_delivery_attempts_total",
+            "Redelivery attempts by outcome: delivered, rejected (OCP®'s final 4xx), retry.", ["outcome"]);
+        _deadLetters = factory.CreateCounter("ocp_gateway_delivery_dead_letters_total", "Events dead-lettered after MaxAge (or behind one).");
+        _storeErrors = factory.CreateCounter("ocp_gateway_delivery_store_errors_total", "Delivery store operations that failed.");
+        _queueDepth = factory.CreateGauge("ocp_gateway_delivery_queue_depth", "Events the delivery store holds, by state.", ["state"]);
+        _oldestPending = factory.CreateGauge("ocp_gateway_delivery_oldest_pending_age_seconds", "Age of the oldest event waiting for delivery (0 when none).");
     }
 
     /// <summary>The registry <c>/metrics</c> exports.</summary>
@@ -92,6 +106,37 @@ public sealed class GatewayMetrics
     internal void TokenRefreshed(string tokenClient) => _tokenRefreshes.WithLabels([tokenClient]).Inc();
 
     internal void ConfigReloadRejected() => _configRejections.Inc();
+
+    /// <summary>Publishes the delivery series at zero, so dashboards see them before the first outage.</summary>
+    internal void EnableDelivery()
+    {
+        foreach (var outcome in new[] { "delivered", "rejected", "retry" })
+        {
+            _attempts.WithLabels([outcome]).Publish();
+        }
+
+        _deadLetters.Publish();
+        _storeErrors.Publish();
+        _oldestPending.Publish();
+    }
+
+    internal void Parked(string eventType) => _parked.WithLabels([eventType]).Inc();
+
+    internal void DeliveryAttempted(string outcome) => _attempts.WithLabels([outcome]).Inc();
+
+    internal void DeadLettered(int count) => _deadLetters.Inc(count);
+
+    internal void StoreFailed() => _storeErrors.Inc();
+
+    internal void QueueObserved(IReadOnlyDictionary<string, long> counts, double oldestPendingSeconds)
+    {
+        foreach (var (state, count) in counts)
+        {
+            _queueDepth.WithLabels([state]).Set(count);
+        }
+
+        _oldestPending.Set(oldestPendingSeconds);
+    }
 
     internal void TokenExpiresIn(string tokenClient, double seconds) => _tokenExpiry.WithLabels([tokenClient]).Set(seconds);
 }

@@ -9,7 +9,8 @@ internal static class MetricLabels
     public const string UnknownEventType = "unknown";
 
     private static readonly string[] Outcomes =
-        ["forwarded", "rejected_schema", "rejected_malformed", "unauthorized", "timeout", "upstream_error", "token_unavailable"];
+        ["forwarded", "rejected_schema", "rejected_malformed", "unauthorized", "timeout", "upstream_error", "token_unavailable",
+            "queued", "duplicate", "store_unavailable"];
 
     private static readonly string[] StatusCodes = CreateStatusCodes();
 

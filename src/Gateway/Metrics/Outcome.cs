@@ -23,4 +23,13 @@ public enum Outcome
 
     /// <summary>503: no token for OCP® could be obtained.</summary>
     TokenUnavailable,
+
+    /// <summary>202: kept by store-and-forward for redelivery.</summary>
+    Queued,
+
+    /// <summary>Answered as before: Talkdesk resent an event already accepted.</summary>
+    Duplicate,
+
+    /// <summary>503: store-and-forward could neither deliver nor keep the event.</summary>
+    StoreUnavailable,
 }

@@ -35,6 +35,9 @@ public static class ProblemTypes
     /// <summary>503: no access token for OCP® could be obtained from the token endpoint.</summary>
     public const string CredentialsUnavailable = Prefix + "credentials-unavailable";
 
+    /// <summary>503: store-and-forward could neither deliver the event nor keep it.</summary>
+    public const string DeliveryStoreUnavailable = Prefix + "delivery-store-unavailable";
+
     /// <summary>401: the caller sent no credentials or wrong ones.</summary>
     public const string Unauthenticated = Prefix + "unauthenticated";
 

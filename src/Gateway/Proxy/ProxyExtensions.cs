@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using OcpTalkdesk.Gateway.Delivery;
 using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Timeouts;
 using OcpTalkdesk.Gateway.Validation;
@@ -31,6 +32,7 @@ public static class ProxyExtensions
             proxy.UseExecutionTimeoutAnswers();
             proxy.UseMiddleware<UpstreamErrorMiddleware>();
             proxy.UseEventValidation();
+            proxy.UseDelivery();
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();

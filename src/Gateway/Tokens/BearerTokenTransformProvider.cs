@@ -1,4 +1,5 @@
 using Microsoft.Net.Http.Headers;
+using OcpTalkdesk.Gateway.Delivery;
 using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Problems;
 using OcpTalkdesk.Gateway.Validation;
@@ -52,6 +53,14 @@ internal sealed class BearerTokenTransformProvider(TokenCache cache, ProblemResp
             {
                 TokenLog.TokenUnavailable(logger, routeId, client, ex.Error, ProblemResponder.CorrelationId(transform.HttpContext));
                 transform.HttpContext.Features.Get<RequestTelemetry>()?.Set(Outcome.TokenUnavailable);
+                if (transform.HttpContext.Features.Get<ForwardAttempt>() is { } attempt)
+                {
+                    // Store-and-forward decides (park, or retry later); a non-200 status stops the forward.
+                    attempt.Fail($"no token (token client '{client}': {ex.Error})");
+                    transform.HttpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                    return;
+                }
+
                 await problems.WriteAsync(transform.HttpContext, StatusCodes.Status503ServiceUnavailable, ProblemTypes.CredentialsUnavailable,
                     "Upstream credentials unavailable", $"No access token for OCP® could be obtained (token client '{client}': {ex.Error}).");
                 return;

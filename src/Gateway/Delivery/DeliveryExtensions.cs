@@ -1,0 +1,52 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>How events reach OCP®: the <c>Idempotency-Key</c>, and store-and-forward when enabled.</summary>
+public static class DeliveryExtensions
+{
+    /// <summary>
+    /// Binds and validates <c>Gateway:Delivery</c>; adds the <c>Idempotency-Key</c> transform; with
+    /// <c>StoreAndForward</c>, the store (opened at start-up), the key writer, the redelivery worker and
+    /// the store's readiness check.
+    /// </summary>
+    public static IHostApplicationBuilder AddDelivery(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeliveryOptions>, DeliveryOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ITransformProvider, DeliveryTransformProvider>());
+        services.TryAddSingleton(TimeProvider.System);
+        if (!IsStoreAndForward(builder.Configuration))
+        {
+            return builder;
+        }
+
+        services.TryAddSingleton(DeliveryStoreFactory.Create);
+        services.TryAddSingleton<StoreHealth>();
+        services.AddHostedService<DeliveryStoreStartup>();
+        services.TryAddSingleton<AcceptedKeyWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<AcceptedKeyWriter>());
+        services.TryAddSingleton<RedeliveryWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<RedeliveryWorker>());
+        services.AddHealthChecks().AddCheck<DeliveryStoreHealthCheck>("delivery-store", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>With store-and-forward, adds its step after the schema step (it needs the validated body).</summary>
+    public static IReverseProxyApplicationBuilder UseDelivery(this IReverseProxyApplicationBuilder proxy)
+    {
+        if (IsStoreAndForward(proxy.ApplicationServices.GetRequiredService<IConfiguration>()))
+        {
+            proxy.UseMiddleware<StoreAndForwardMiddleware>();
+        }
+
+        return proxy;
+    }
+
+    /// <summary>The mode is read at start-up: switching it needs a restart (the store opens at start).</summary>
+    internal static bool IsStoreAndForward(IConfiguration configuration) =>
+        Enum.TryParse<DeliveryMode>(configuration[DeliveryOptions.SectionName + ":Mode"], ignoreCase: true, out var mode) && mode == DeliveryMode.StoreAndForward;
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>Builds the configured store from <c>Gateway:Delivery:Store</c> and <c>ConnectionStrings:Delivery</c>.</summary>
+internal static class DeliveryStoreFactory
+{
+    /// <summary>The embedded default: a file under the content root.</summary>
+    public static string DefaultSqlitePath(IHostEnvironment environment) => Path.Combine(environment.ContentRootPath, "data", "deliveries.db");
+
+    public static IDeliveryStore Create(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<DeliveryOptions>>().Value;
+        var configuration = services.GetRequiredService<IConfiguration>();
+        var connectionString = configuration.GetConnectionString(DeliveryOptions.ConnectionStringName);
+        if (options.Store == DeliveryStoreKind.Postgres)
+        {
+            return new PostgresDeliveryStore(NpgsqlDataSource.Create(connectionString!));
+        }
+
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            var path = DefaultSqlitePath(services.GetRequiredService<IHostEnvironment>());
+            connectionString = $"Data Source={path}";
+        }
+
+        var sqlite = new SqliteDeliveryStore(connectionString);
+        if (Path.GetDirectoryName(Path.GetFullPath(sqlite.DataSource)) is { } folder)
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        return sqlite;
+    }
+}

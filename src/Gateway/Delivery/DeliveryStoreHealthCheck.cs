@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>
+/// With store-and-forward, ready means the store answers: then an OCP® outage loses nothing, which is
+/// the point, so OCP® being down never makes the gateway unready. A store that fails is unready.
+/// </summary>
+internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth health) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var (counts, _) = await store.StatsAsync(cancellationToken);
+            health.Succeeded();
+            var data = counts.ToDictionary(c => c.Key, c => (object)c.Value, StringComparer.Ordinal);
+            return HealthCheckResult.Healthy("The delivery store answers", data);
+        }
+        catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
+        {
+            health.Failed(ex);
+            return HealthCheckResult.Unhealthy("The delivery store fails: " + health.LastError);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using OcpTalkdesk.Gateway.Metrics;
+using OcpTalkdesk.Gateway.Validation;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>
+/// Delivers parked events: claims the due head of each conversation (a lease, so one replica at a
+/// time), forwards it through YARP's own forwarder with the route's transforms (the same token,
+/// <c>Idempotency-Key</c> and path as a live event), and completes, reschedules with backoff, or
+/// dead-letters it after <see cref="DeliveryOptions.MaxAge"/>. Also keeps the queue metrics and prunes.
+/// </summary>
+internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forwarder, IProxyStateLookup proxyState,
+    SchemaRegistry schemas, IOptionsMonitor<DeliveryOptions> options, StoreHealth health, GatewayMetrics metrics,
+    IServiceProvider services, TimeProvider time, ILogger<RedeliveryWorker> logger) : BackgroundService
+{
+    private const int ClaimBatch = 16;
+    private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
+    private readonly string _owner = Environment.MachineName + "/" + Environment.ProcessId + "/" + Guid.NewGuid().ToString("N")[..8];
+    private CancellationTokenSource? _wake;
+    private DateTimeOffset _lastPrune;
+
+    /// <summary>Asks the worker to look for due events now (after an operator's replay).</summary>
+    public void Wake()
+    {
+        try
+        {
+            Volatile.Read(ref _wake)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The worker had already woken up.
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        metrics.EnableDelivery();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var settings = options.CurrentValue;
+            var claimed = 0;
+            try
+            {
+                claimed = await RunOnceAsync(settings, stoppingToken);
+                health.Succeeded();
+            }
+            catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
+            {
+                health.Failed(ex);
+                metrics.StoreFailed();
+                DeliveryLog.StoreFailed(logger, "redelivery", ex.Message);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (claimed == 0)
+            {
+                using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                Volatile.Write(ref _wake, wake);
+                try
+                {
+                    await Task.Delay(settings.PollInterval, time, wake.Token);
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Woken early: an operator replayed events.
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                finally
+                {
+                    Volatile.Write(ref _wake, null);
+                }
+            }
+        }
+    }
+
+    /// <summary>One round: dead-letter what is too old, deliver what is due, refresh the metrics, prune.</summary>
+    internal async Task<int> RunOnceAsync(DeliveryOptions settings, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        foreach (var expired in await store.ExpiredAsync(now - settings.MaxAge, cancellationToken))
+        {
+            var count = await store.DeadLetterAsync(expired, $"not delivered within MaxAge ({settings.MaxAge})", now, cancellationToken);
+            metrics.DeadLettered(count);
+            DeliveryLog.DeadLettered(logger, expired, count);
+        }
+
+        var events = await store.ClaimAsync(_owner, now, settings.LeaseDuration, ClaimBatch, cancellationToken);
+        // One per conversation, so they may go in parallel: order within a conversation is the store's.
+        await Parallel.ForEachAsync(events, cancellationToken, async (stored, token) => await DeliverAsync(stored, settings, token));
+
+        var (counts, oldest) = await store.StatsAsync(cancellationToken);
+        metrics.QueueObserved(counts, oldest is { } received ? Math.Max(0, (time.GetUtcNow() - received).TotalSeconds) : 0);
+        if (now - _lastPrune > PruneEvery)
+        {
+            _lastPrune = now;
+            await store.PruneAsync(now - settings.DedupWindow, cancellationToken);
+        }
+
+        return events.Count;
+    }
+
+    private async Task DeliverAsync(StoredEvent stored, DeliveryOptions settings, CancellationToken cancellationToken)
+    {
+        var (status, failure, retryAfter) = await ForwardAsync(stored, settings, cancellationToken);
+        var now = time.GetUtcNow();
+        if (failure is null)
+        {
+            var outcome = status is >= 200 and < 300 ? "delivered" : "rejected";
+            await store.CompleteAsync(stored.Id, _owner, now, status.ToString(System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
+            metrics.DeliveryAttempted(outcome);
+            DeliveryLog.Delivered(logger, stored.Id, stored.Attempts, outcome + " " + status);
+            return;
+        }
+
+        var delay = Backoff.Next(settings.EffectiveRetrySchedule, stored.Attempts, retryAfter);
+        await store.RescheduleAsync(stored.Id, _owner, now + delay, failure, CancellationToken.None);
+        metrics.DeliveryAttempted("retry");
+        DeliveryLog.Retrying(logger, stored.Id, stored.Attempts, failure, Math.Round(delay.TotalSeconds, 1));
+    }
+
+    /// <summary>Sends the stored bytes as the live request would have been sent: same route, transforms and client.</summary>
+    private async Task<(int Status, string? Failure, TimeSpan? RetryAfter)> ForwardAsync(StoredEvent stored, DeliveryOptions settings, CancellationToken cancellationToken)
+    {
+        if (!proxyState.TryGetRoute(stored.RouteId, out var route) || route.Cluster?.Model is not { } cluster)
+        {
+            return (0, $"route '{stored.RouteId}' is no longer configured", null);
+        }
+
+        var destinations = route.Cluster.DestinationsState.AvailableDestinations;
+        var all = route.Cluster.DestinationsState.AllDestinations;
+        var destination = destinations.Count > 0 ? destinations[0] : all.Count > 0 ? all[0] : null;
+        if (destination is null)
+        {
+            return (0, $"cluster '{route.Cluster.ClusterId}' has no destination", null);
+        }
+
+        await using var scope = services.CreateAsyncScope();
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(settings.AttemptBudget);
+        var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
+        var attempt = new ForwardAttempt(stored.IdempotencyKey);
+        context.Features.Set(attempt);
+        context.Features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature { RequestAborted = budget.Token });
+        var (path, query) = SplitPath(stored.RequestPath);
+        context.Request.Method = HttpMethods.Post;
+        context.Request.Path = path;
+        context.Request.QueryString = query;
+        context.Request.ContentType = "application/json";
+        context.Request.ContentLength = stored.Body.Length;
+        context.Request.Body = new MemoryStream(stored.Body, writable: false);
+        context.Response.Body = Stream.Null;
+        using var body = BufferedBody.From(stored.Body);
+        if (schemas.Current.TryGet(stored.EventType, out var schema))
+        {
+            context.Features.Set(new ValidatedEvent(schema, body));
+        }
+
+        var error = await forwarder.SendAsync(context, destination.Model.Config.Address, cluster.HttpClient,
+            new ForwarderRequestConfig { ActivityTimeout = settings.AttemptBudget }, route.Transformer, budget.Token);
+        var status = context.Response.StatusCode;
+        if (attempt.Failure is { } failure)
+        {
+            return (status, failure, attempt.RetryAfter);
+        }
+
+        if (error != ForwarderError.None)
+        {
+            return (status, budget.IsCancellationRequested ? "no answer within the attempt budget" : "OCP® unreachable: " + error, null);
+        }
+
+        return ForwardAttempt.IsRetryable(status) ? (status, $"OCP® answered {status}", null) : (status, null, null);
+    }
+
+    private static (PathString Path, QueryString Query) SplitPath(string stored)
+    {
+        var question = stored.IndexOf('?', StringComparison.Ordinal);
+        return question < 0 ? (new PathString(stored), QueryString.Empty) : (new PathString(stored[..question]), new QueryString(stored[question..]));
+    }
+}

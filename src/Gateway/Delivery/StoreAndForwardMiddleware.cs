@@ -1,0 +1,180 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using OcpTalkdesk.Gateway.Metrics;
+using OcpTalkdesk.Gateway.Problems;
+using OcpTalkdesk.Gateway.Validation;
+
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>
+/// Store-and-forward on a Talkdesk route, after the schema step: answers a resend as before; parks an
+/// event behind its conversation's waiting ones; otherwise forwards it at once within
+/// <see cref="DeliveryOptions.AttemptBudget"/> and, when OCP® cannot take it (no connection, 408, 425,
+/// 429, 5xx, no token, no answer in time), commits it to the store and answers 202. A 202 is only sent
+/// after the commit; when the store fails too, Talkdesk gets 503.
+/// </summary>
+internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryStore store, AcceptedKeyWriter keys,
+    IOptionsMonitor<DeliveryOptions> options, StoreHealth health, ProblemResponder problems, GatewayMetrics metrics,
+    TimeProvider time, ILogger<StoreAndForwardMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.Features.Get<ValidatedEvent>() is not { } validated)
+        {
+            await next(context);
+            return;
+        }
+
+        var settings = options.CurrentValue;
+        var key = IdempotencyKey.Of(validated.Body.Span);
+        var conversation = ConversationKey.Of(validated.Body.Span, key);
+        var now = time.GetUtcNow();
+        string? blocking = null;
+        try
+        {
+            var earlier = keys.Find(key) ?? await store.FindKeyAsync(key, now - settings.DedupWindow, CancellationToken.None);
+            if (earlier is { } answered)
+            {
+                await AnswerDuplicateAsync(context, answered.Status, answered.Id);
+                return;
+            }
+
+            blocking = await store.BlockingStateAsync(conversation, CancellationToken.None);
+            health.Succeeded();
+        }
+        catch (Exception ex) when (IsStoreFailure(ex))
+        {
+            // Without the store the event can still go straight to OCP®; only parking needs it.
+            StoreFailed("lookup", ex);
+        }
+
+        if (blocking is not null)
+        {
+            await ParkAsync(context, validated, key, conversation, blocking, "an earlier event of its conversation is waiting", null, attempted: false, settings);
+            return;
+        }
+
+        var attempt = new ForwardAttempt(key);
+        context.Features.Set(attempt);
+        var lifetime = context.Features.Get<IHttpRequestLifetimeFeature>();
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        budget.CancelAfter(settings.AttemptBudget);
+        context.Features.Set<IHttpRequestLifetimeFeature>(new BudgetLifetime(lifetime, budget.Token));
+        try
+        {
+            await next(context);
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        {
+            attempt.Fail($"no answer within the attempt budget ({settings.AttemptBudget.TotalSeconds:0.###} s)");
+        }
+        finally
+        {
+            context.Features.Set(lifetime);
+        }
+
+        var forwardError = context.GetForwarderErrorFeature();
+        if (budget.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        {
+            attempt.Fail($"no answer within the attempt budget ({settings.AttemptBudget.TotalSeconds:0.###} s)");
+        }
+        else if (forwardError is not null)
+        {
+            attempt.Fail("OCP® unreachable: " + forwardError.Error);
+        }
+
+        if (attempt.Failure is { } failure && !context.Response.HasStarted)
+        {
+            await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, failure, attempt.RetryAfter, attempted: true, settings);
+            return;
+        }
+
+        if (attempt.Failure is null && context.Response.StatusCode is >= 200 and < 500)
+        {
+            keys.Add(key, context.Response.StatusCode, now);
+        }
+    }
+
+    private async Task ParkAsync(HttpContext context, ValidatedEvent validated, string key, string conversation, string blocking,
+        string reason, TimeSpan? retryAfter, bool attempted, DeliveryOptions settings)
+    {
+        var now = time.GetUtcNow();
+        var delay = attempted ? Backoff.Next(settings.EffectiveRetrySchedule, 1, retryAfter) : TimeSpan.Zero;
+        var parked = new StoredEvent(0, key, conversation, validated.Schema.EventType, context.GetReverseProxyFeature().Route.Config.RouteId,
+            context.Request.Path + context.Request.QueryString, validated.Body.Memory.ToArray(), now,
+            blocking, attempted ? 1 : 0, now + delay, blocking == DeliveryStates.Dead ? "behind a dead-lettered event" : reason);
+        ClearForwardOutcome(context);
+        long id;
+        try
+        {
+            // Committed before the answer: CancellationToken.None, so a caller that hangs up cannot undo it.
+            id = await store.ParkAsync(parked, blocking, now, CancellationToken.None);
+            health.Succeeded();
+        }
+        catch (Exception ex) when (IsStoreFailure(ex))
+        {
+            StoreFailed("park", ex);
+            context.Features.Get<RequestTelemetry>()?.Set(Outcome.StoreUnavailable);
+            await problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.DeliveryStoreUnavailable,
+                "Event could be neither delivered nor kept",
+                $"OCP® did not take the event ({reason}) and the delivery store failed; it was not kept. Send it again.");
+            return;
+        }
+
+        metrics.Parked(validated.Schema.EventType);
+        context.Features.Get<RequestTelemetry>()?.Set(Outcome.Queued);
+        DeliveryLog.Parked(logger, id, reason, ProblemResponder.CorrelationId(context));
+        await WriteJsonAsync(context, StatusCodes.Status202Accepted, "queued", id);
+    }
+
+    private static Task AnswerDuplicateAsync(HttpContext context, int status, long? id)
+    {
+        context.Features.Get<RequestTelemetry>()?.Set(Outcome.Duplicate);
+        return WriteJsonAsync(context, status, id is null ? "delivered" : "queued", id);
+    }
+
+    /// <summary>Forgets YARP's failed forward (status, headers, error) so the gateway's own answer stands alone.</summary>
+    private static void ClearForwardOutcome(HttpContext context)
+    {
+        if (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+        }
+
+        context.Features.Set<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>(null);
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, int status, string state, long? id)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(context.Response.Body);
+        writer.WriteStartObject();
+        writer.WriteString("status", state);
+        if (id is { } value)
+        {
+            writer.WriteString("id", value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private void StoreFailed(string operation, Exception exception)
+    {
+        health.Failed(exception);
+        metrics.StoreFailed();
+        DeliveryLog.StoreFailed(logger, operation, exception.Message);
+    }
+
+    internal static bool IsStoreFailure(Exception exception) =>
+        exception is System.Data.Common.DbException or InvalidOperationException or IOException or TimeoutException;
+
+    /// <summary>The request's lifetime with the attempt budget's token, so YARP gives up on OCP® in time.</summary>
+    private sealed class BudgetLifetime(IHttpRequestLifetimeFeature? inner, CancellationToken token) : IHttpRequestLifetimeFeature
+    {
+        public CancellationToken RequestAborted { get; set; } = token;
+
+        public void Abort() => inner?.Abort();
+    }
+}

@@ -1,0 +1,168 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using OcpTalkdesk.Gateway.Tests.Integration;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace OcpTalkdesk.Gateway.Tests.Delivery;
+
+/// <summary>
+/// Store-and-forward on the embedded SQLite store, in process against a WireMock.Net OCP® that fails,
+/// then recovers: nothing lost, order per conversation, one key per event, resends answered as before.
+/// </summary>
+public sealed class StoreAndForwardTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("gateway-sf-").FullName;
+    private readonly GatewayHost _host;
+
+    public StoreAndForwardTests()
+    {
+        _host = GatewayHost.Create(Settings(_folder));
+    }
+
+    internal static Dictionary<string, string?> Settings(string folder, string store = "Sqlite", string? connectionString = null) => new()
+    {
+        ["Gateway:Delivery:Mode"] = "StoreAndForward",
+        ["Gateway:Delivery:Store"] = store,
+        ["ConnectionStrings:Delivery"] = connectionString ?? $"Data Source={Path.Combine(folder, "deliveries.db")}",
+        ["Gateway:Delivery:RetrySchedule:0"] = "00:00:00.100",
+        ["Gateway:Delivery:PollInterval"] = "00:00:00.050",
+        ["Gateway:Delivery:AttemptBudget"] = "00:00:02",
+        ["Gateway:Delivery:LeaseDuration"] = "00:00:05",
+        ["Gateway:Delivery:AdminApiKeys:0"] = AdminKey,
+    };
+
+    internal const string AdminKey = "admin-key-for-tests-0001";
+
+    public void Dispose()
+    {
+        _host.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    internal static byte[] Event(string conversation, string message) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+    {
+        event_type = "message_created",
+        conversation_id = conversation,
+        timestamp = "2026-11-25T10:00:00Z",
+        payload = new { id = message, content = "text of " + message, created_at = "2026-11-25T10:00:00Z", author = new { name = "Ana", type = "contact" } },
+    }));
+
+    private void OcpAnswers(int status) => OcpAnswers(_host, status);
+
+    internal static void OcpAnswers(GatewayHost host, int status)
+    {
+        host.Ocp.Reset();
+        host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(status));
+    }
+
+    internal static List<string> Delivered(GatewayHost host) => host.Ocp.LogEntries
+        .Where(e => e.ResponseMessage.StatusCode is 200)
+        .Select(e => JsonDocument.Parse(e.RequestMessage.Body!).RootElement.GetProperty("payload").GetProperty("id").GetString()!)
+        .ToList();
+
+    [Fact]
+    public async Task With_ocp_down_the_event_is_queued_with_202_and_delivered_byte_for_byte_when_it_recovers()
+    {
+        OcpAnswers(503);
+        var body = Event("conv-1", "m-1");
+
+        var response = await _host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("queued", answer.RootElement.GetProperty("status").GetString());
+        Assert.False(string.IsNullOrEmpty(answer.RootElement.GetProperty("id").GetString()));
+
+        OcpAnswers(200);
+        Assert.True(await Eventually.HoldsAsync(() => Delivered(_host).Count == 1), "not redelivered");
+        var delivered = Assert.Single(_host.Ocp.LogEntries);
+        Assert.Equal(body, delivered.RequestMessage.BodyAsBytes);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(body)), delivered.RequestMessage.Headers!["Idempotency-Key"].Single());
+        Assert.StartsWith("Bearer ", delivered.RequestMessage.Headers!["Authorization"].Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_conversation_with_a_waiting_event_queues_its_later_events_in_order_and_others_go_through()
+    {
+        _host.Ocp.Given(Request.Create().UsingPost().WithBody((string? body) => body?.Contains("\"a-1\"", StringComparison.Ordinal) == true))
+            .AtPriority(1).RespondWith(Response.Create().WithStatusCode(503));
+        _host.Ocp.Given(Request.Create().UsingPost()).AtPriority(5).RespondWith(Response.Create().WithStatusCode(200));
+        var client = _host.CreateClient();
+
+        var a1 = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(Event("A", "a-1")));
+        var a2 = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(Event("A", "a-2")));
+        var b1 = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(Event("B", "b-1")));
+        var a3 = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(Event("A", "a-3")));
+
+        Assert.Equal([HttpStatusCode.Accepted, HttpStatusCode.Accepted, HttpStatusCode.OK, HttpStatusCode.Accepted],
+            new[] { a1.StatusCode, a2.StatusCode, b1.StatusCode, a3.StatusCode });
+        // a-2 and a-3 were held back, not sent ahead of a-1.
+        Assert.DoesNotContain(_host.Ocp.LogEntries, e => e.RequestMessage.Body!.Contains("\"a-2\"", StringComparison.Ordinal));
+
+        OcpAnswers(200);
+        Assert.True(await Eventually.HoldsAsync(() => Delivered(_host).Count(id => id.StartsWith("a-", StringComparison.Ordinal)) == 3));
+        Assert.Equal(["a-1", "a-2", "a-3"], Delivered(_host).Where(id => id.StartsWith("a-", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_resend_by_talkdesk_is_answered_as_before_and_not_delivered_again()
+    {
+        OcpAnswers(200);
+        var client = _host.CreateClient();
+        var body = Event("conv-2", "m-2");
+
+        var first = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+        var again = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Contains("\"status\":\"delivered\"", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Single(_host.Ocp.LogEntries);
+    }
+
+    [Fact]
+    public async Task A_resend_of_a_queued_event_gets_the_same_202_and_id()
+    {
+        OcpAnswers(503);
+        var client = _host.CreateClient();
+        var body = Event("conv-3", "m-3");
+
+        var first = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+        var again = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await again.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task An_ocp_that_answers_too_slowly_gets_the_event_queued_within_the_attempt_budget()
+    {
+        _host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(5)));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var response = await _host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(Event("conv-4", "m-4")));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"answered after {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task OCP_s_final_4xx_goes_back_to_talkdesk_and_nothing_is_kept()
+    {
+        OcpAnswers(422);
+
+        var response = await _host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(Event("conv-5", "m-5")));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var ready = await _host.CreateClient().GetAsync("/readyz");
+        using var report = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+        var store = report.RootElement.GetProperty("checks").GetProperty("delivery-store");
+        Assert.Equal("Healthy", store.GetProperty("status").GetString());
+        Assert.Equal("0", store.GetProperty("pending").GetString());
+        Assert.Single(_host.Ocp.LogEntries);
+    }
+}
