@@ -211,7 +211,11 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
         await using var connection = await OpenAsync(cancellationToken);
         var counts = new Dictionary<string, long>(StringComparer.Ordinal)
         {
-            [DeliveryStates.Pending] = 0, [DeliveryStates.Leased] = 0, [DeliveryStates.Dead] = 0, [DeliveryStates.Delivered] = 0, [DeliveryStates.Discarded] = 0,
+            [DeliveryStates.Pending] = 0,
+            [DeliveryStates.Leased] = 0,
+            [DeliveryStates.Dead] = 0,
+            [DeliveryStates.Delivered] = 0,
+            [DeliveryStates.Discarded] = 0,
         };
         await using (var command = Command(connection, null, "SELECT state, COUNT(*) FROM ocp_deliveries GROUP BY state"))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
