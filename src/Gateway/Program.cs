@@ -31,6 +31,12 @@ return await StartupFailure.GuardAsync(async () =>
         return await ValidateCommand.RunAsync(command, builder.Configuration, Console.OpenStandardInput(), Console.Out, Console.Error);
     }
 
+    if (command.Kind == CommandKind.Deliveries)
+    {
+        builder.AddDelivery();
+        return await DeliveriesCommand.RunAsync(command, builder, Console.Out, Console.Error);
+    }
+
     builder.AddGatewayLogging(command.Verbose);
     builder.AddGatewayProblems();
     builder.AddExecutionTimeouts();
@@ -56,6 +62,7 @@ return await StartupFailure.GuardAsync(async () =>
     app.UseExecutionTimeouts();
     app.MapGatewayMetrics();
     app.MapGatewayHealth();
+    app.MapDeliveryAdmin();
     app.MapSandbox();
     app.MapGatewayProxy();
 

@@ -17,4 +17,7 @@ public enum CommandKind
 
     /// <summary><c>validate</c>: check bodies against a schema and print one verdict per body.</summary>
     Validate,
+
+    /// <summary><c>deliveries list|replay|discard</c>: operate the store-and-forward store.</summary>
+    Deliveries,
 }

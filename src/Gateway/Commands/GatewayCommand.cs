@@ -33,6 +33,18 @@ public sealed class GatewayCommand
     /// <summary><c>--jsonl</c>: the input holds one body per line.</summary>
     public bool JsonLines { get; private init; }
 
+    /// <summary><c>deliveries</c>: <c>list</c>, <c>replay</c> or <c>discard</c>.</summary>
+    public string? Action { get; private init; }
+
+    /// <summary><c>deliveries list --state S</c> (default dead).</summary>
+    public string State { get; private init; } = "dead";
+
+    /// <summary><c>deliveries list --limit N</c> (default 100).</summary>
+    public int Limit { get; private init; } = 100;
+
+    /// <summary>The event id of <c>deliveries replay ID</c> or <c>discard ID</c>; null with <c>replay --all</c>.</summary>
+    public long? DeliveryId { get; private init; }
+
     /// <summary>What is wrong with the command line, if anything (exit 2).</summary>
     public string? UsageError { get; private init; }
 
@@ -51,7 +63,59 @@ public sealed class GatewayCommand
             "healthcheck" => new GatewayCommand(CommandKind.HealthCheck, rest),
             "check-config" => new GatewayCommand(CommandKind.CheckConfig, rest[1..]) { Verbose = verbose },
             "validate" => ParseValidate(rest[1..], verbose),
+            "deliveries" => ParseDeliveries(rest[1..], verbose),
             _ => new GatewayCommand(CommandKind.Serve, rest) { Verbose = verbose },
+        };
+    }
+
+    private static GatewayCommand ParseDeliveries(string[] args, bool verbose)
+    {
+        var action = args.Length > 0 ? args[0] : null;
+        var state = "dead";
+        var limit = 100;
+        long? id = null;
+        var all = false;
+        var hostArgs = new List<string>();
+        for (var i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--state" when i + 1 < args.Length:
+                    state = args[++i];
+                    break;
+                case "--limit" when i + 1 < args.Length && int.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var n):
+                    limit = n;
+                    i++;
+                    break;
+                case "--all":
+                    all = true;
+                    break;
+                case [not '-', ..] when id is null && long.TryParse(args[i], System.Globalization.CultureInfo.InvariantCulture, out var parsed):
+                    id = parsed;
+                    break;
+                default:
+                    hostArgs.Add(args[i]);
+                    break;
+            }
+        }
+
+        string? error = action switch
+        {
+            "list" => null,
+            "replay" when id is not null ^ all => null,
+            "replay" => "deliveries replay needs an event id or --all.",
+            "discard" when id is not null => null,
+            "discard" => "deliveries discard needs an event id.",
+            _ => "deliveries needs list, replay or discard.",
+        };
+        return new GatewayCommand(CommandKind.Deliveries, [.. hostArgs])
+        {
+            Verbose = verbose,
+            Action = action,
+            State = state,
+            Limit = limit,
+            DeliveryId = id,
+            UsageError = error,
         };
     }
 

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using OcpTalkdesk.Gateway.Delivery;
+
+namespace OcpTalkdesk.Gateway.Commands;
+
+/// <summary>
+/// <c>deliveries list [--state S] [--limit N]</c>, <c>deliveries replay ID|--all</c>, <c>deliveries discard ID</c>:
+/// the admin API's operations against the configured store, for an operator with a shell. A running
+/// gateway picks up replayed events at its next poll.
+/// </summary>
+internal static class DeliveriesCommand
+{
+    public static async Task<int> RunAsync(GatewayCommand command, WebApplicationBuilder builder, TextWriter output, TextWriter error)
+    {
+        if (command.UsageError is { } usage)
+        {
+            await error.WriteLineAsync("deliveries: " + usage + " See --help.");
+            return 2;
+        }
+
+        if (!DeliveryExtensions.IsStoreAndForward(builder.Configuration))
+        {
+            await error.WriteLineAsync("deliveries: store-and-forward is not enabled (set Gateway:Delivery:Mode=StoreAndForward); there is no store to operate.");
+            return 2;
+        }
+
+        await using var app = builder.Build();
+        var store = app.Services.GetRequiredService<IDeliveryStore>();
+        var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+        await store.InitializeAsync(CancellationToken.None);
+        switch (command.Action)
+        {
+            case "list":
+                if (!DeliveryStates.IsKnown(command.State))
+                {
+                    await error.WriteLineAsync("deliveries: --state must be pending, leased, dead, delivered or discarded.");
+                    return 2;
+                }
+
+                var events = await store.ListAsync(command.State, command.Limit, CancellationToken.None);
+                foreach (var stored in events)
+                {
+                    await output.WriteLineAsync(JsonSerializer.Serialize(DeliveryView.Of(stored), DeliveryJsonContext.Default.DeliveryView));
+                }
+
+                return 0;
+            case "replay":
+                var replayed = await store.ReplayAsync(command.DeliveryId, now, CancellationToken.None);
+                await output.WriteLineAsync($"replayed {replayed} event(s)");
+                return command.DeliveryId is not null && replayed == 0 ? 1 : 0;
+            default:
+                var discarded = await store.DiscardAsync(command.DeliveryId!.Value, now, CancellationToken.None);
+                await output.WriteLineAsync(discarded ? $"discarded event {command.DeliveryId}" : $"no pending or dead event {command.DeliveryId}");
+                return discarded ? 0 : 1;
+        }
+    }
+}
