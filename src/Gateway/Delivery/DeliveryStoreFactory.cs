@@ -25,12 +25,6 @@ internal static class DeliveryStoreFactory
             connectionString = $"Data Source={path}";
         }
 
-        var sqlite = new SqliteDeliveryStore(connectionString);
-        if (Path.GetDirectoryName(Path.GetFullPath(sqlite.DataSource)) is { } folder)
-        {
-            Directory.CreateDirectory(folder);
-        }
-
-        return sqlite;
+        return new SqliteDeliveryStore(connectionString);
     }
 }

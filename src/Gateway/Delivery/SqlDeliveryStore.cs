@@ -26,7 +26,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
     /// <summary>What follows the claim query: PostgreSQL's <c>FOR UPDATE SKIP LOCKED</c>, so replicas never claim the same row.</summary>
     protected abstract string ClaimLocking { get; }
 
-    public async Task InitializeAsync(CancellationToken cancellationToken)
+    public virtual async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);

@@ -28,6 +28,17 @@ internal sealed class SqliteDeliveryStore(string connectionString) : SqlDelivery
     /// <summary>The SQLite file the connection string names.</summary>
     public string DataSource { get; } = new SqliteConnectionStringBuilder(connectionString).DataSource;
 
+    /// <summary>Creates the file's folder (the default is <c>data/</c> under the content root), then the tables.</summary>
+    public override Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        if (Path.GetDirectoryName(Path.GetFullPath(DataSource)) is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        return base.InitializeAsync(cancellationToken);
+    }
+
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(connectionString);

@@ -72,6 +72,23 @@ public sealed class StartupFailureProcessTests : IDisposable
         AssertNoStackTrace(result);
     }
 
+    [Theory]
+    [InlineData("Postgres", "Host=127.0.0.1;Port=1;Username=gateway;Timeout=3")]
+    [InlineData("Sqlite", "Data Source=/proc/no-such-folder/deliveries.db")]
+    public async Task A_delivery_store_that_cannot_be_opened_stops_start_up_naming_the_key(string store, string connectionString)
+    {
+        var environment = GatewayProcess.Complete();
+        environment["Gateway__Delivery__Mode"] = "StoreAndForward";
+        environment["Gateway__Delivery__Store"] = store;
+        environment["ConnectionStrings__Delivery"] = connectionString;
+
+        var result = await GatewayProcess.RunAsync(["--urls", "http://127.0.0.1:0"], environment);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("ConnectionStrings__Delivery", result.Error, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+    }
+
     [Fact]
     public async Task A_port_in_use_stops_start_up_with_exit_1_and_says_so()
     {

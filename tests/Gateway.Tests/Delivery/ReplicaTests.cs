@@ -1,0 +1,94 @@
+using System.Net;
+using System.Text;
+using OcpTalkdesk.Gateway.Delivery;
+using OcpTalkdesk.Gateway.Tests.Integration;
+
+namespace OcpTalkdesk.Gateway.Tests.Delivery;
+
+/// <summary>Several gateway instances on one PostgreSQL store, for real.</summary>
+[Collection(PostgresFixtureGroup.Name)]
+public sealed class ReplicaTests(PostgresServer server)
+{
+    private static Dictionary<string, string?> Settings(string connectionString)
+    {
+        var settings = StoreAndForwardTests.Settings(Path.GetTempPath(), "Postgres", connectionString);
+        settings["Gateway:Delivery:LeaseDuration"] = "00:00:03";
+        return settings;
+    }
+
+    [Fact]
+    public async Task An_event_parked_by_one_replica_is_delivered_by_another()
+    {
+        var database = await server.CreateDatabaseAsync();
+        using var first = GatewayHost.Create(Settings(database));
+        StoreAndForwardTests.OcpAnswers(first, 503);
+
+        var parked = await first.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("R", "r-1")));
+        Assert.Equal(HttpStatusCode.Accepted, parked.StatusCode);
+        first.Dispose();
+
+        using var second = GatewayHost.Create(Settings(database));
+        StoreAndForwardTests.OcpAnswers(second, 200);
+        // The in-process host starts with its first client; its redelivery worker with it.
+        using var started = second.CreateClient();
+
+        Assert.True(await Eventually.HoldsAsync(() => StoreAndForwardTests.Delivered(second).Count == 1), "the second replica did not deliver");
+    }
+
+    [Fact]
+    public async Task A_lease_left_by_a_replica_that_died_is_taken_over_when_it_runs_out()
+    {
+        var database = await server.CreateDatabaseAsync();
+        var store = new PostgresDeliveryStore(Npgsql.NpgsqlDataSource.Create(database));
+        await store.InitializeAsync(default);
+        var now = DateTimeOffset.UtcNow;
+        var body = StoreAndForwardTests.Event("L", "l-1");
+        await store.ParkAsync(new StoredEvent(0, "key-l-1", "L", "message_created", "talkdesk-events", GatewayHost.EventsPath, body, now,
+            DeliveryStates.Pending, 0, now, null), DeliveryStates.Pending, now, default);
+        // A replica claimed it and died mid-delivery: its lease holds the event for 2 s.
+        Assert.Single(await store.ClaimAsync("replica-that-died", now, TimeSpan.FromSeconds(2), 10, default));
+
+        using var survivor = GatewayHost.Create(Settings(database));
+        StoreAndForwardTests.OcpAnswers(survivor, 200);
+        using var started = survivor.CreateClient();
+
+        Assert.True(await Eventually.HoldsAsync(() => StoreAndForwardTests.Delivered(survivor).Count == 1), "the lease was not taken over");
+        Assert.Equal(body, Assert.Single(survivor.Ocp.LogEntries).RequestMessage.BodyAsBytes);
+        Assert.Equal(2, (await store.ListAsync(DeliveryStates.Delivered, 10, default)).Single().Attempts);
+        await store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Two_replicas_deliver_every_event_once_in_order_per_conversation()
+    {
+        var database = await server.CreateDatabaseAsync();
+        using var a = GatewayHost.Create(Settings(database));
+        using var b = GatewayHost.Create(Settings(database));
+        StoreAndForwardTests.OcpAnswers(a, 503);
+        StoreAndForwardTests.OcpAnswers(b, 503);
+        var clients = new[] { a.CreateClient(), b.CreateClient() };
+        for (var i = 0; i < 12; i++)
+        {
+            // Round-robin over the replicas, four conversations interleaved.
+            var response = await clients[i % 2].PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("c" + (i % 4), $"c{i % 4}-{i:00}")));
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        a.Ocp.ResetLogEntries();
+        b.Ocp.ResetLogEntries();
+        StoreAndForwardTests.OcpAnswers(a, 200);
+        StoreAndForwardTests.OcpAnswers(b, 200);
+
+        Assert.True(await Eventually.HoldsAsync(() => StoreAndForwardTests.Delivered(a).Count + StoreAndForwardTests.Delivered(b).Count == 12));
+        var all = a.Ocp.LogEntries.Concat(b.Ocp.LogEntries).Where(e => e.ResponseMessage.StatusCode is 200)
+            .OrderBy(e => e.RequestMessage.DateTime).Select(e => Encoding.UTF8.GetString(e.RequestMessage.BodyAsBytes!)).ToList();
+        Assert.Equal(12, all.Distinct().Count());
+        for (var c = 0; c < 4; c++)
+        {
+            var ids = StoreAndForwardTests.Delivered(a).Concat(StoreAndForwardTests.Delivered(b)).Where(id => id.StartsWith($"c{c}-", StringComparison.Ordinal)).ToList();
+            var inArrivalOrder = all.Where(body => body.Contains($"\"c{c}-", StringComparison.Ordinal)).ToList();
+            Assert.Equal(3, ids.Count);
+            Assert.Equal(inArrivalOrder.OrderBy(x => x, StringComparer.Ordinal), inArrivalOrder);
+        }
+    }
+}
