@@ -84,6 +84,15 @@ internal static class ConfigCheck
         return 0;
     }
 
+    /// <summary>The mode and store; never the connection string (it may hold a password).</summary>
+    private static string DeliverySummary(IServiceProvider services)
+    {
+        var delivery = services.GetRequiredService<IOptions<Delivery.DeliveryOptions>>().Value;
+        return delivery.Mode == Delivery.DeliveryMode.Direct
+            ? "Direct (nothing kept when OCP® cannot take an event)"
+            : $"StoreAndForward on {delivery.Store} (ConnectionStrings:Delivery {(string.IsNullOrWhiteSpace(services.GetRequiredService<IConfiguration>().GetConnectionString(Delivery.DeliveryOptions.ConnectionStringName)) ? "not set: the default file" : "set")})";
+    }
+
     private static string Summary(IServiceProvider services)
     {
         var gateway = services.GetRequiredService<IOptions<ValidationOptions>>().Value;
@@ -101,6 +110,7 @@ internal static class ConfigCheck
             "  routes:        " + string.Join(", ", routes),
             "  destinations:  " + string.Join(", ", destinations),
             "  token clients: " + (tokenClients.Count == 0 ? "none" : string.Join(", ", tokenClients)),
-            "  inbound auth:  " + string.Join(", ", inbound));
+            "  inbound auth:  " + string.Join(", ", inbound),
+            "  delivery:      " + DeliverySummary(services));
     }
 }
