@@ -18,7 +18,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 SOAK=${SOAK:-0}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-UPSTREAM=18081 NGINX=18082 BARE=18083 GATEWAY=18084
+UPSTREAM=18081 NGINX=18082 BARE=18083 GATEWAY=18084 GATEWAY_SF=18085
 API_KEY=bench-inbound-key-0001
 
 for tool in wrk nginx taskset curl; do
@@ -89,20 +89,26 @@ taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" & pids+=($!)
   --ReverseProxy:Routes:all:ClusterId=up --ReverseProxy:Routes:all:Match:Path='{**any}' \
   --ReverseProxy:Routes:all:Transforms:0:PathSet=/ocp \
   --ReverseProxy:Clusters:up:Destinations:d:Address="http://127.0.0.1:$UPSTREAM") > "$work/bare.log" 2>&1 & pids+=($!)
-(cd "$work/gateway" && ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY" \
-  Logging__LogLevel__Default=Warning \
-  ReverseProxy__Clusters__ocp__Destinations__primary__Address="http://127.0.0.1:$UPSTREAM/ocp" \
-  Gateway__TokenClients__ocp__TokenEndpoint="http://127.0.0.1:$UPSTREAM/token" \
-  Gateway__TokenClients__ocp__ClientId=bench Gateway__TokenClients__ocp__ClientSecret=bench-secret \
-  Gateway__InboundAuth__talkdesk__ApiKeys__0="$API_KEY" \
-  exec taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid)
+gateway_env=(ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning Gateway__ManagementPort=0
+  ReverseProxy__Clusters__ocp__Destinations__primary__Address="http://127.0.0.1:$UPSTREAM/ocp"
+  Gateway__TokenClients__ocp__TokenEndpoint="http://127.0.0.1:$UPSTREAM/token"
+  Gateway__TokenClients__ocp__ClientId=bench Gateway__TokenClients__ocp__ClientSecret=bench-secret
+  Gateway__InboundAuth__talkdesk__ApiKeys__0="$API_KEY")
+(cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY" \
+  taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid)
+# The same gateway with store-and-forward on the embedded SQLite store (OCP® healthy: nothing is parked,
+# every event pays the key and conversation lookups and the batched key writes).
+(cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_SF" \
+  Gateway__Delivery__Mode=StoreAndForward ConnectionStrings__Delivery="Data Source=$work/deliveries.db" \
+  taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-sf.log" 2>&1 & pids+=($!)
 
 declare -A url=(
   [gateway]="http://127.0.0.1:$GATEWAY/talkdesk/events"
+  [gw-sf]="http://127.0.0.1:$GATEWAY_SF/talkdesk/events"
   [bare]="http://127.0.0.1:$BARE/talkdesk/events"
   [nginx]="http://127.0.0.1:$NGINX/talkdesk/events"
 )
-targets=(gateway bare nginx)
+targets=(gateway gw-sf bare nginx)
 
 for target in "${targets[@]}"; do
   for _ in $(seq 1 100); do
@@ -153,7 +159,8 @@ for target in "${targets[@]}"; do
     "$(col 4 | median)" "$(col 4 | range)" "${med_p99[$target]}" "$(col 5 | range)"
 done
 echo
-awk -v g="${med_rps[gateway]}" -v b="${med_rps[bare]}" -v n="${med_rps[nginx]}" -v gp="${med_p99[gateway]}" -v bp="${med_p99[bare]}" 'BEGIN {
+awk -v g="${med_rps[gateway]}" -v s="${med_rps[gw-sf]}" -v b="${med_rps[bare]}" -v n="${med_rps[nginx]}" -v gp="${med_p99[gateway]}" -v bp="${med_p99[bare]}" 'BEGIN {
+  printf "store-and-forward/direct:     %.2f (target >= 0.85)\n", s / g
   printf "gateway/bare-YARP throughput: %.2f (target >= 0.90)\n", g / b
   printf "gateway/nginx throughput:     %.2f (target >= 0.50)\n", g / n
   printf "gateway/bare-YARP p99:        %.2f (target <= 1.20)\n", gp / bp }'

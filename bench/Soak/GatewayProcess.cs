@@ -21,9 +21,16 @@ internal sealed class GatewayProcess : IDisposable
 
     public int ProcessId => _process.Id;
 
-    public static GatewayProcess Start(string directory, string upstream)
+    /// <summary>The way a crash ends it: SIGKILL, no shutdown.</summary>
+    public void KillHard()
     {
-        var port = FreePort();
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public static GatewayProcess Start(string directory, string upstream, IReadOnlyDictionary<string, string>? extra = null, int? fixedPort = null)
+    {
+        var port = fixedPort ?? FreePort();
         var start = new ProcessStartInfo("dotnet", "OcpTalkdesk.Gateway.dll") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
         var env = start.Environment;
         env["ASPNETCORE_ENVIRONMENT"] = "Production";
@@ -37,6 +44,13 @@ internal sealed class GatewayProcess : IDisposable
         env["Gateway__TokenClients__ocp__ClientSecret"] = "soak-secret";
         env["Gateway__TokenClients__ocp__RefreshBeforeExpiry"] = "00:00:20";
         env["Gateway__InboundAuth__talkdesk__ApiKeys__0"] = ApiKey;
+        // Health on the events port, where WaitUntilReadyAsync asks.
+        env["Gateway__ManagementPort"] = "0";
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            env[key] = value;
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the gateway");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("gateway: " + e.Data); } };
@@ -93,7 +107,7 @@ internal sealed class GatewayProcess : IDisposable
         _process.Dispose();
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -2,6 +2,11 @@
 // injects faults, then checks the delivery invariants. Run by bench/soak.sh; see bench/README.md.
 using OcpTalkdesk.Bench.Soak;
 
+if (args.Length > 0 && args[0] == "delivery")
+{
+    return await DeliverySoak.RunAsync(args[1..]);
+}
+
 var settings = SoakSettings.FromArgs(args);
 await using var upstream = await CountingUpstream.StartAsync();
 using var gateway = GatewayProcess.Start(settings.GatewayDirectory, upstream.Address);
