@@ -17,11 +17,13 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
     SchemaRegistry schemas, IOptionsMonitor<DeliveryOptions> options, StoreHealth health, GatewayMetrics metrics,
     IServiceProvider services, TimeProvider time, ILogger<RedeliveryWorker> logger) : BackgroundService
 {
-    private const int ClaimBatch = 16;
+    private const int ClaimBatch = 64;
+    private static readonly TimeSpan HousekeepingEvery = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
     private readonly string _owner = Environment.MachineName + "/" + Environment.ProcessId + "/" + Guid.NewGuid().ToString("N")[..8];
     private CancellationTokenSource? _wake;
     private DateTimeOffset _lastPrune;
+    private DateTimeOffset _lastHousekeeping;
 
     /// <summary>Asks the worker to look for due events now (after an operator's replay).</summary>
     public void Wake()
@@ -87,19 +89,30 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
     internal async Task<int> RunOnceAsync(DeliveryOptions settings, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        foreach (var expired in await store.ExpiredAsync(now - settings.MaxAge, cancellationToken))
+        // Dead letters and the queue metrics once a second, not on every round of a busy drain.
+        var housekeeping = now - _lastHousekeeping >= HousekeepingEvery;
+        if (housekeeping)
         {
-            var count = await store.DeadLetterAsync(expired, $"not delivered within MaxAge ({settings.MaxAge})", now, cancellationToken);
-            metrics.DeadLettered(count);
-            DeliveryLog.DeadLettered(logger, expired, count);
+            _lastHousekeeping = now;
+            foreach (var expired in await store.ExpiredAsync(now - settings.MaxAge, cancellationToken))
+            {
+                var count = await store.DeadLetterAsync(expired, $"not delivered within MaxAge ({settings.MaxAge})", now, cancellationToken);
+                metrics.DeadLettered(count);
+                DeliveryLog.DeadLettered(logger, expired, count);
+            }
         }
 
         var events = await store.ClaimAsync(_owner, now, settings.LeaseDuration, ClaimBatch, cancellationToken);
         // One per conversation, so they may go in parallel: order within a conversation is the store's.
-        await Parallel.ForEachAsync(events, cancellationToken, async (stored, token) => await DeliverAsync(stored, settings, token));
+        await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (stored, token) => await DeliverAsync(stored, settings, token));
 
-        var (counts, oldest) = await store.StatsAsync(cancellationToken);
-        metrics.QueueObserved(counts, oldest is { } received ? Math.Max(0, (time.GetUtcNow() - received).TotalSeconds) : 0);
+        if (housekeeping)
+        {
+            var (counts, oldest) = await store.StatsAsync(cancellationToken);
+            metrics.QueueObserved(counts, oldest is { } received ? Math.Max(0, (time.GetUtcNow() - received).TotalSeconds) : 0);
+        }
+
         if (now - _lastPrune > PruneEvery)
         {
             _lastPrune = now;
