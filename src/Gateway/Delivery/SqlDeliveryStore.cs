@@ -58,9 +58,9 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         await using var insert = Command(connection, transaction,
             "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at) " +
-            "VALUES (@k, @c, @t, @r, @p, @b, @at, @at, @s, @n, @at, @e, @f) RETURNING id",
+            "VALUES (@k, @c, @t, @r, @p, @b, @at, @at, @s, @n, @next, @e, @f) RETURNING id",
             ("k", parked.IdempotencyKey), ("c", parked.ConversationId), ("t", parked.EventType), ("r", parked.RouteId),
-            ("p", parked.RequestPath), ("b", parked.Body), ("at", Ms(parked.ReceivedAt)), ("s", state), ("n", parked.Attempts),
+            ("p", parked.RequestPath), ("b", parked.Body), ("at", Ms(parked.ReceivedAt)), ("s", state), ("n", parked.Attempts), ("next", Ms(parked.NextAttemptAt)),
             ("e", (object?)parked.LastError ?? DBNull.Value), ("f", state == DeliveryStates.Dead ? Ms(now) : DBNull.Value));
         var id = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
         await ExecuteAsync(connection, transaction,

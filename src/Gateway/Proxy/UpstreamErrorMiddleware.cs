@@ -41,7 +41,7 @@ internal sealed class UpstreamErrorMiddleware(RequestDelegate next, ProblemRespo
         if (context.Response.StatusCode == StatusCodes.Status504GatewayTimeout)
         {
             await problems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, ProblemTypes.UpstreamTimeout,
-                "OCP® did not answer in time", "The upstream did not answer before the gateway's timeout.");
+                "Execution timeout", "The event was not delivered within the gateway's execution timeout; OCP® may or may not have received it.");
         }
         else if (context.Response.StatusCode >= StatusCodes.Status500InternalServerError)
         {

@@ -165,4 +165,47 @@ public sealed class StoreAndForwardTests : IDisposable
         Assert.Equal("0", store.GetProperty("pending").GetString());
         Assert.Single(_host.Ocp.LogEntries);
     }
+
+    [Fact]
+    public async Task Without_a_token_for_ocp_the_event_is_queued_and_delivered_once_tokens_are_issued_again()
+    {
+        var folder = Directory.CreateTempSubdirectory("gateway-sf-token-").FullName;
+        try
+        {
+            using var host = GatewayHost.Create(Settings(folder));
+            host.TokenEndpoint.Reset();
+            host.TokenEndpoint.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(503));
+            OcpAnswers(host, 200);
+
+            var response = await host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(Event("T", "t-1")));
+
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            Assert.Empty(host.Ocp.LogEntries);
+            host.IssueTokens("token-back-2");
+            Assert.True(await Eventually.HoldsAsync(() => Delivered(host).Count == 1), "not delivered once tokens came back");
+            Assert.Equal("Bearer token-back-2", host.Ocp.LogEntries.Single().RequestMessage.Headers!["Authorization"].Single());
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task OCP_s_retry_after_sets_the_next_attempt()
+    {
+        _host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "120"));
+
+        var response = await _host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(Event("RA", "ra-1")));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var admin = _host.CreateAnonymousClient();
+        admin.DefaultRequestHeaders.Add(OcpTalkdesk.Gateway.Delivery.DeliveryAdminEndpoints.HeaderName, AdminKey);
+        using var pending = JsonDocument.Parse(await admin.GetStringAsync("/admin/deliveries?state=pending"));
+        var parked = Assert.Single(pending.RootElement.EnumerateArray());
+        var wait = parked.GetProperty("nextAttemptAt").GetDateTimeOffset() - parked.GetProperty("receivedAt").GetDateTimeOffset();
+        Assert.True(wait >= TimeSpan.FromSeconds(119), $"next attempt after {wait}");
+        Assert.Equal("OCP® answered 429", parked.GetProperty("lastError").GetString());
+    }
 }
