@@ -80,9 +80,11 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
             cancellationToken, ("now", Ms(now)));
         var ids = new List<long>();
         await using (var candidates = Command(connection, transaction,
-            "SELECT d.id FROM ocp_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= @now " +
-            $"AND NOT EXISTS (SELECT 1 FROM ocp_deliveries e WHERE e.conversation_id = d.conversation_id AND e.id < d.id AND e.state IN {Blocking}) " +
-            "ORDER BY d.id LIMIT @max" + ClaimLocking, ("now", Ms(now)), ("max", max)))
+            // The head of each conversation in one pass over the held rows' index, then the due, pending heads.
+            // (Checking "no earlier held event" row by row rescans the whole backlog while OCP® is down.)
+            "SELECT d.id FROM ocp_deliveries d " +
+            $"JOIN (SELECT conversation_id, MIN(id) AS head FROM ocp_deliveries WHERE state IN {Blocking} GROUP BY conversation_id) h ON d.id = h.head " +
+            "WHERE d.state = 'pending' AND d.next_attempt_at <= @now ORDER BY d.id LIMIT @max" + ClaimLocking, ("now", Ms(now)), ("max", max)))
         await using (var reader = await candidates.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
