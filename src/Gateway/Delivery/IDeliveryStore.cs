@@ -30,6 +30,13 @@ internal interface IDeliveryStore
     /// <summary>Puts a leased event back for another attempt at <paramref name="next"/>.</summary>
     Task<bool> RescheduleAsync(long id, string owner, DateTimeOffset next, string error, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records a round of attempts in one transaction (one disk sync, not one per event): each leased
+    /// event still held by <paramref name="owner"/> is completed (<c>Outcome</c> set) or put back for
+    /// <c>NextAttempt</c> with its <c>Error</c>.
+    /// </summary>
+    Task FinishAsync(string owner, IReadOnlyList<AttemptResult> results, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>Dead-letters the event and every later held event of its conversation.</summary>
     Task<int> DeadLetterAsync(long id, string error, DateTimeOffset now, CancellationToken cancellationToken);
 

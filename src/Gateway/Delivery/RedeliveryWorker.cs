@@ -17,7 +17,7 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
     SchemaRegistry schemas, IOptionsMonitor<DeliveryOptions> options, StoreHealth health, GatewayMetrics metrics,
     IServiceProvider services, TimeProvider time, ILogger<RedeliveryWorker> logger) : BackgroundService
 {
-    private const int ClaimBatch = 64;
+    private const int ClaimBatch = 128;
     private static readonly TimeSpan HousekeepingEvery = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
     private readonly string _owner = Environment.MachineName + "/" + Environment.ProcessId + "/" + Guid.NewGuid().ToString("N")[..8];
@@ -104,8 +104,11 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
 
         var events = await store.ClaimAsync(_owner, now, settings.LeaseDuration, ClaimBatch, cancellationToken);
         // One per conversation, so they may go in parallel: order within a conversation is the store's.
-        await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (stored, token) => await DeliverAsync(stored, settings, token));
+        var results = new System.Collections.Concurrent.ConcurrentBag<AttemptResult>();
+        await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
+            async (stored, token) => results.Add(await DeliverAsync(stored, settings, token)));
+        // Recorded even when stopping: OCP® has answered, the store must know.
+        await store.FinishAsync(_owner, [.. results], time.GetUtcNow(), CancellationToken.None);
 
         if (housekeeping)
         {
@@ -122,23 +125,21 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         return events.Count;
     }
 
-    private async Task DeliverAsync(StoredEvent stored, DeliveryOptions settings, CancellationToken cancellationToken)
+    private async Task<AttemptResult> DeliverAsync(StoredEvent stored, DeliveryOptions settings, CancellationToken cancellationToken)
     {
         var (status, failure, retryAfter) = await ForwardAsync(stored, settings, cancellationToken);
-        var now = time.GetUtcNow();
         if (failure is null)
         {
             var outcome = status is >= 200 and < 300 ? "delivered" : "rejected";
-            await store.CompleteAsync(stored.Id, _owner, now, status.ToString(System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
             metrics.DeliveryAttempted(outcome);
             DeliveryLog.Delivered(logger, stored.Id, stored.Attempts, outcome + " " + status);
-            return;
+            return new AttemptResult(stored.Id, status.ToString(System.Globalization.CultureInfo.InvariantCulture), default, null);
         }
 
         var delay = Backoff.Next(settings.EffectiveRetrySchedule, stored.Attempts, retryAfter);
-        await store.RescheduleAsync(stored.Id, _owner, now + delay, failure, CancellationToken.None);
         metrics.DeliveryAttempted("retry");
         DeliveryLog.Retrying(logger, stored.Id, stored.Attempts, failure, Math.Round(delay.TotalSeconds, 1));
+        return new AttemptResult(stored.Id, null, time.GetUtcNow() + delay, failure);
     }
 
     /// <summary>Sends the stored bytes as the live request would have been sent: same route, transforms and client.</summary>

@@ -118,6 +118,34 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
         UpdateOneAsync("UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e WHERE id = @id AND state = 'leased' AND lease_owner = @o",
             cancellationToken, ("n", Ms(next)), ("e", error), ("id", id), ("o", owner));
 
+    public async Task FinishAsync(string owner, IReadOnlyList<AttemptResult> results, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (results.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        foreach (var result in results)
+        {
+            if (result.Outcome is { } outcome)
+            {
+                await ExecuteAsync(connection, transaction,
+                    "UPDATE ocp_deliveries SET state = 'delivered', lease_owner = NULL, finished_at = @now, last_error = @e WHERE id = @id AND state = 'leased' AND lease_owner = @o",
+                    cancellationToken, ("now", Ms(now)), ("e", outcome), ("id", result.Id), ("o", owner));
+            }
+            else
+            {
+                await ExecuteAsync(connection, transaction,
+                    "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e WHERE id = @id AND state = 'leased' AND lease_owner = @o",
+                    cancellationToken, ("n", Ms(result.NextAttempt)), ("e", result.Error), ("id", result.Id), ("o", owner));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
     public async Task<int> DeadLetterAsync(long id, string error, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

@@ -54,6 +54,8 @@ public sealed class ReplicaTests(PostgresServer server)
 
         Assert.True(await Eventually.HoldsAsync(() => StoreAndForwardTests.Delivered(survivor).Count == 1), "the lease was not taken over");
         Assert.Equal(body, Assert.Single(survivor.Ocp.LogEntries).RequestMessage.BodyAsBytes);
+        // The worker records the round after OCP®'s answers.
+        Assert.True(await Eventually.HoldsAsync(() => store.ListAsync(DeliveryStates.Delivered, 10, default).GetAwaiter().GetResult().Count == 1));
         Assert.Equal(2, (await store.ListAsync(DeliveryStates.Delivered, 10, default)).Single().Attempts);
         await store.DisposeAsync();
     }

@@ -14,13 +14,25 @@ public sealed class StoreFailureTests : IDisposable
     {
         _host = GatewayHost.Create(StoreAndForwardTests.Settings(_folder));
         using var started = _host.CreateClient();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var file in Directory.GetFiles(_folder))
+        // The worker reopens the file every 50 ms: retry until the folder is in place (a few tries at most).
+        var path = Path.Combine(_folder, "deliveries.db");
+        for (var attempt = 0; !Directory.Exists(path); attempt++)
         {
-            File.Delete(file);
-        }
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in Directory.GetFiles(_folder))
+            {
+                File.Delete(file);
+            }
 
-        Directory.CreateDirectory(Path.Combine(_folder, "deliveries.db"));
+            try
+            {
+                Directory.CreateDirectory(path);
+            }
+            catch (IOException) when (attempt < 50)
+            {
+                // Recreated in between; again.
+            }
+        }
     }
 
     public void Dispose()
