@@ -12,7 +12,8 @@ public sealed class StoreFailureTests : IDisposable
 
     public StoreFailureTests()
     {
-        _host = GatewayHost.Create(StoreAndForwardTests.Settings(_folder));
+        // No connection pool: a pooled connection would keep writing to the replaced file's old inode.
+        _host = GatewayHost.Create(StoreAndForwardTests.Settings(_folder, connectionString: $"Data Source={Path.Combine(_folder, "deliveries.db")};Pooling=False"));
         using var started = _host.CreateClient();
         // The worker reopens the file every 50 ms: retry until the folder is in place (a few tries at most).
         var path = Path.Combine(_folder, "deliveries.db");
