@@ -25,8 +25,21 @@ internal static class DeliveriesCommand
         }
 
         await using var app = builder.Build();
-        var store = app.Services.GetRequiredService<IDeliveryStore>();
-        var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+        try
+        {
+            return await RunAsync(command, app.Services, output, error);
+        }
+        catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
+        {
+            await error.WriteLineAsync($"deliveries: the store (ConnectionStrings:{DeliveryOptions.ConnectionStringName}) failed: {ex.Message}");
+            return 2;
+        }
+    }
+
+    private static async Task<int> RunAsync(GatewayCommand command, IServiceProvider services, TextWriter output, TextWriter error)
+    {
+        var store = services.GetRequiredService<IDeliveryStore>();
+        var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
         await store.InitializeAsync(CancellationToken.None);
         switch (command.Action)
         {

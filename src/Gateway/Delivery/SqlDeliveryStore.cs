@@ -20,6 +20,31 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
     /// <summary>Starts a transaction that takes the write lock now (SQLite) or relies on row locks (PostgreSQL).</summary>
     protected abstract ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Serialises write transactions in this process (SQLite: one writer at a time anyway). Microsoft.Data.Sqlite
+    /// runs "async" calls synchronously, so writers queuing on the file lock would each block a thread-pool
+    /// thread while the lock holder waits for one to continue: under load that starves the pool. Waiting on
+    /// this gate instead blocks no thread. Null where the engine queues writers itself (PostgreSQL).
+    /// </summary>
+    protected virtual SemaphoreSlim? WriteGate => null;
+
+    /// <summary>Waits (without blocking a thread) for this process's turn to write; dispose to give it back.</summary>
+    private async ValueTask<WriteTurn> EnterWriteAsync(CancellationToken cancellationToken)
+    {
+        var gate = WriteGate;
+        if (gate is not null)
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+
+        return new WriteTurn(gate);
+    }
+
+    private readonly struct WriteTurn(SemaphoreSlim? gate) : IDisposable
+    {
+        public void Dispose() => gate?.Release();
+    }
+
     /// <summary>Statements that create or migrate the tables, run in one transaction.</summary>
     protected abstract IReadOnlyList<string> SchemaStatements { get; }
 
@@ -28,6 +53,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
 
     public virtual async Task InitializeAsync(CancellationToken cancellationToken)
     {
+        using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         foreach (var statement in SchemaStatements)
@@ -54,6 +80,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
 
     public async Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         await using var insert = Command(connection, transaction,
@@ -72,6 +99,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
 
     public async Task<IReadOnlyList<StoredEvent>> ClaimAsync(string owner, DateTimeOffset now, TimeSpan lease, int max, CancellationToken cancellationToken)
     {
+        using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         // A replica that died leaves its leases behind: once they run out, the events are pending again.
@@ -125,6 +153,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
             return;
         }
 
+        using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         foreach (var result in results)
@@ -148,6 +177,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
 
     public async Task<int> DeadLetterAsync(long id, string error, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         var count = await ExecuteAsync(connection, transaction,
@@ -192,6 +222,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
 
     public async Task RecordKeysAsync(IReadOnlyList<(string Key, int Status, DateTimeOffset At)> keys, CancellationToken cancellationToken)
     {
+        using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         foreach (var (key, status, at) in keys)
@@ -225,6 +256,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
             ? "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state = 'dead'"
             : "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state = 'dead' AND id >= @id " +
               "AND conversation_id = (SELECT conversation_id FROM ocp_deliveries WHERE id = @id AND state = 'dead')";
+        using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         var count = await ExecuteAsync(connection, transaction, sql, cancellationToken, ("now", Ms(now)), ("id", id ?? 0L));
@@ -263,6 +295,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
 
     public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
+        using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         var count = await ExecuteAsync(connection, transaction,
@@ -275,6 +308,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
 
     private async Task<bool> UpdateOneAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
+        using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         var count = await ExecuteAsync(connection, transaction, sql, cancellationToken, parameters);

@@ -25,18 +25,29 @@ internal sealed class SqliteDeliveryStore(string connectionString) : SqlDelivery
 
     protected override string ClaimLocking => string.Empty;
 
+    protected override SemaphoreSlim WriteGate { get; } = new(1, 1);
+
     /// <summary>The SQLite file the connection string names.</summary>
     public string DataSource { get; } = new SqliteConnectionStringBuilder(connectionString).DataSource;
 
     /// <summary>Creates the file's folder (the default is <c>data/</c> under the content root), then the tables.</summary>
-    public override Task InitializeAsync(CancellationToken cancellationToken)
+    public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
         if (Path.GetDirectoryName(Path.GetFullPath(DataSource)) is { Length: > 0 } folder)
         {
             Directory.CreateDirectory(folder);
         }
 
-        return base.InitializeAsync(cancellationToken);
+        // Persistent in the file, so set once here rather than on every connection, and outside a
+        // transaction (SQLite refuses to change the journal mode inside one).
+        await using (var connection = await OpenAsync(cancellationToken))
+        await using (var wal = connection.CreateCommand())
+        {
+            wal.CommandText = "PRAGMA journal_mode = WAL";
+            await wal.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await base.InitializeAsync(cancellationToken);
     }
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
@@ -44,7 +55,7 @@ internal sealed class SqliteDeliveryStore(string connectionString) : SqlDelivery
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;";
+        pragma.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;";
         await pragma.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }
