@@ -48,6 +48,7 @@ internal static class DeliverySoak
         }
 
         var acked = 0;
+        var unacknowledged = 0;
         var parked = 0;
         var status = new int[conversations, perConversation];
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { Timeout = TimeSpan.FromSeconds(5) };
@@ -86,8 +87,17 @@ internal static class DeliverySoak
                     timestamp = "2026-11-25T10:00:00Z",
                     payload = new { id = s.ToString(System.Globalization.CultureInfo.InvariantCulture), content = "message " + s, created_at = "2026-11-25T10:00:00Z", author = new { name = "Ana", type = "contact" } },
                 }));
+                // Bounded like Talkdesk's patience: an event not acknowledged within a minute is given up.
+                var giveUp = Stopwatch.StartNew();
                 for (var attempt = 0; ; attempt++)
                 {
+                    if (giveUp.Elapsed > TimeSpan.FromMinutes(1))
+                    {
+                        Interlocked.Increment(ref unacknowledged);
+                        Interlocked.Increment(ref acked);
+                        break;
+                    }
+
                     await gate.WaitAsync();
                     HttpStatusCode? answer = null;
                     try
@@ -155,7 +165,7 @@ internal static class DeliverySoak
             {
                 if (!first.TryGetValue((c, s), out var order))
                 {
-                    lost++;
+                    lost += status[c, s] != 0 ? 1 : 0;
                     continue;
                 }
 
@@ -175,8 +185,8 @@ internal static class DeliverySoak
             Console.WriteLine($"  parking: {parkTimes.Length / Math.Max((parkTimes.Max() - parkTimes.Min()).TotalSeconds, 0.001):0} events/s over the outages");
         }
 
-        Console.WriteLine($"  lost: {lost}, out of order: {outOfOrder}, delivered under another key: {wrongKeys}, repeats (same key): {duplicates}");
+        Console.WriteLine($"  lost: {lost}, out of order: {outOfOrder}, delivered under another key: {wrongKeys}, repeats (same key): {duplicates}, never acknowledged (given up after 1 min): {unacknowledged}");
         Directory.Delete(work, recursive: true);
-        return lost == 0 && outOfOrder == 0 && wrongKeys == 0 ? 0 : 1;
+        return lost == 0 && outOfOrder == 0 && wrongKeys == 0 && unacknowledged == 0 ? 0 : 1;
     }
 }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using OcpTalkdesk.Gateway.Problems;
 
 namespace OcpTalkdesk.Gateway.Tests.Problems;
@@ -10,11 +9,7 @@ public sealed class ProblemResponderTests
 {
     private static (ProblemResponder Responder, DefaultHttpContext Context) Create()
     {
-        // Registered exactly as the gateway registers it.
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.AddLogging();
-        builder.AddGatewayProblems();
-        var services = builder.Services.BuildServiceProvider();
+        var services = ProblemServices.Create();
         var context = new DefaultHttpContext { RequestServices = services };
         context.Request.Path = "/talkdesk/events";
         context.Response.Body = new MemoryStream();

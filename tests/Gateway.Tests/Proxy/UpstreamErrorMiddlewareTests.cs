@@ -2,9 +2,9 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using OcpTalkdesk.Gateway.Problems;
+using OcpTalkdesk.Gateway.Tests.Problems;
 using OcpTalkdesk.Gateway.Proxy;
 using OcpTalkdesk.Gateway.Timeouts;
 using Yarp.ReverseProxy.Configuration;
@@ -34,10 +34,7 @@ public sealed class UpstreamErrorMiddlewareTests
 
     private static (DefaultHttpContext Context, ProblemResponder Problems) Create()
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.AddLogging();
-        builder.AddGatewayProblems();
-        var services = builder.Services.BuildServiceProvider();
+        var services = ProblemServices.Create();
         var context = new DefaultHttpContext { RequestServices = services };
         context.Response.Body = new MemoryStream();
         context.Features.Set<IReverseProxyFeature>(new ReverseProxyFeature

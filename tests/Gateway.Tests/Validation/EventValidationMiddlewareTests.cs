@@ -2,12 +2,12 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Problems;
 using OcpTalkdesk.Gateway.Tests.Integration;
+using OcpTalkdesk.Gateway.Tests.Problems;
 using OcpTalkdesk.Gateway.Validation;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
@@ -30,10 +30,7 @@ public sealed class EventValidationMiddlewareTests : IDisposable
         var options = new ValidationOptions();
         configuration.GetSection("Gateway").Bind(options);
         _registry = new SchemaRegistry(Options.Create(options), configuration, new ValidationOptionsValidator(), new GatewayMetrics(), NullLogger<SchemaRegistry>.Instance);
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.AddLogging();
-        builder.AddGatewayProblems();
-        Services = builder.Services.BuildServiceProvider();
+        Services = ProblemServices.Create();
         _problems = Services.GetRequiredService<ProblemResponder>();
     }
 
