@@ -10,7 +10,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// store-and-forward, a retryable answer from OCP® (408, 425, 429, 5xx) is held back from Talkdesk (its
 /// body suppressed, the attempt marked failed) so the delivery step can park the event and answer 202.
 /// </summary>
-internal sealed class DeliveryTransformProvider(IOptions<DeliveryOptions> options) : ITransformProvider
+internal sealed class DeliveryTransformProvider(IOptions<DeliveryOptions> options, TimeProvider time) : ITransformProvider
 {
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -46,12 +46,12 @@ internal sealed class DeliveryTransformProvider(IOptions<DeliveryOptions> option
             return;
         }
 
-        context.AddResponseTransform(static transform =>
+        context.AddResponseTransform(transform =>
         {
             if (transform.ProxyResponse is { } response && ForwardAttempt.IsRetryable((int)response.StatusCode)
                 && transform.HttpContext.Features.Get<ForwardAttempt>() is { } attempt)
             {
-                attempt.Fail($"OCP® answered {(int)response.StatusCode}", RetryAfterOf(response));
+                attempt.Fail($"OCP® answered {(int)response.StatusCode}", RetryAfterOf(response, time.GetUtcNow()));
                 transform.SuppressResponseBody = true;
             }
 
@@ -59,10 +59,10 @@ internal sealed class DeliveryTransformProvider(IOptions<DeliveryOptions> option
         });
     }
 
-    private static TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    private static TimeSpan? RetryAfterOf(HttpResponseMessage response, DateTimeOffset now) => response.Headers.RetryAfter switch
     {
         { Delta: { } delta } => delta,
-        { Date: { } date } => date - DateTimeOffset.UtcNow is { Ticks: > 0 } wait ? wait : TimeSpan.Zero,
+        { Date: { } date } => date - now is { Ticks: > 0 } wait ? wait : TimeSpan.Zero,
         _ => null,
     };
 }
