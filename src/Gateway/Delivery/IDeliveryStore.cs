@@ -24,18 +24,13 @@ internal interface IDeliveryStore
     /// </summary>
     Task<IReadOnlyList<StoredEvent>> ClaimAsync(string owner, DateTimeOffset now, TimeSpan lease, int max, CancellationToken cancellationToken);
 
-    /// <summary>Marks a leased event delivered (only while <paramref name="owner"/> still holds it).</summary>
-    Task<bool> CompleteAsync(long id, string owner, DateTimeOffset now, string outcome, CancellationToken cancellationToken);
-
-    /// <summary>Puts a leased event back for another attempt at <paramref name="next"/>.</summary>
-    Task<bool> RescheduleAsync(long id, string owner, DateTimeOffset next, string error, CancellationToken cancellationToken);
-
     /// <summary>
     /// Records a round of attempts in one transaction (one disk sync, not one per event): each leased
     /// event still held by <paramref name="owner"/> is completed (<c>Outcome</c> set) or put back for
-    /// <c>NextAttempt</c> with its <c>Error</c>.
+    /// <c>NextAttempt</c> with its <c>Error</c>. Returns how many were still held by the owner and recorded;
+    /// a delivered head hands its conversation on to the next held event.
     /// </summary>
-    Task FinishAsync(string owner, IReadOnlyList<AttemptResult> results, DateTimeOffset now, CancellationToken cancellationToken);
+    Task<int> FinishAsync(string owner, IReadOnlyList<AttemptResult> results, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Dead-letters the event and every later held event of its conversation.</summary>
     Task<int> DeadLetterAsync(long id, string error, DateTimeOffset now, CancellationToken cancellationToken);

@@ -17,9 +17,12 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDe
         "CREATE TABLE IF NOT EXISTS ocp_deliveries (id BIGSERIAL PRIMARY KEY, idempotency_key TEXT NOT NULL, conversation_id TEXT NOT NULL, " +
         "event_type TEXT NOT NULL, route_id TEXT NOT NULL, request_path TEXT NOT NULL, body BYTEA NOT NULL, received_at BIGINT NOT NULL, " +
         "deadline_from BIGINT NOT NULL, state TEXT NOT NULL, attempts INT NOT NULL DEFAULT 0, next_attempt_at BIGINT NOT NULL, " +
-        "lease_owner TEXT NULL, lease_until BIGINT NULL, last_error TEXT NULL, finished_at BIGINT NULL)",
+        "lease_owner TEXT NULL, lease_until BIGINT NULL, last_error TEXT NULL, finished_at BIGINT NULL, head INT NOT NULL DEFAULT 0)",
+        "ALTER TABLE ocp_deliveries ADD COLUMN IF NOT EXISTS head INT NOT NULL DEFAULT 0",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation ON ocp_deliveries (conversation_id, id) WHERE state IN ('pending', 'leased', 'dead')",
-        "CREATE INDEX IF NOT EXISTS ocp_deliveries_due ON ocp_deliveries (next_attempt_at, id) WHERE state = 'pending'",
+        "DROP INDEX IF EXISTS ocp_deliveries_due",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, id)",
         "CREATE TABLE IF NOT EXISTS ocp_accepted_keys (idempotency_key TEXT PRIMARY KEY, status INT NOT NULL, delivery_id BIGINT NULL, accepted_at BIGINT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS ocp_accepted_keys_at ON ocp_accepted_keys (accepted_at)",
@@ -27,7 +30,10 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDe
 
     protected override IReadOnlyList<string> SchemaStatements => Schema;
 
-    protected override string ClaimLocking => " FOR UPDATE OF d SKIP LOCKED";
+    protected override string ClaimLocking => " FOR UPDATE SKIP LOCKED";
+
+    // A transaction-scoped advisory lock per conversation (the first key keeps it apart from the migration lock).
+    protected override string ConversationLock => "SELECT pg_advisory_xact_lock(720612, hashtext(@c))";
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await dataSource.OpenConnectionAsync(cancellationToken);

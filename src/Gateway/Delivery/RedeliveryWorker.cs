@@ -44,10 +44,10 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         while (!stoppingToken.IsCancellationRequested)
         {
             var settings = options.CurrentValue;
-            var claimed = 0;
+            var progressed = false;
             try
             {
-                claimed = await RunOnceAsync(settings, stoppingToken);
+                progressed = await RunOnceAsync(settings, stoppingToken);
                 health.Succeeded();
             }
             catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
@@ -61,7 +61,9 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
                 return;
             }
 
-            if (claimed == 0)
+            // Straight on while events are being delivered (each may make its conversation's next one due);
+            // a round that only retried waits, so an OCP® outage is not a busy loop over the same heads.
+            if (!progressed)
             {
                 using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 Volatile.Write(ref _wake, wake);
@@ -85,8 +87,11 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         }
     }
 
-    /// <summary>One round: dead-letter what is too old, deliver what is due, refresh the metrics, prune.</summary>
-    internal async Task<int> RunOnceAsync(DeliveryOptions settings, CancellationToken cancellationToken)
+    /// <summary>
+    /// One round: dead-letter what is too old, deliver what is due, refresh the metrics, prune. True when
+    /// there may be more to do at once: a full batch was claimed, or an event was delivered.
+    /// </summary>
+    internal async Task<bool> RunOnceAsync(DeliveryOptions settings, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         // Dead letters and the queue metrics once a second, not on every round of a busy drain.
@@ -122,7 +127,7 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
             await store.PruneAsync(now - settings.DedupWindow, cancellationToken);
         }
 
-        return events.Count;
+        return events.Count == ClaimBatch || results.Any(r => r.Outcome is not null);
     }
 
     private async Task<AttemptResult> DeliverAsync(StoredEvent stored, DeliveryOptions settings, CancellationToken cancellationToken)
@@ -133,13 +138,13 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
             var outcome = status is >= 200 and < 300 ? "delivered" : "rejected";
             metrics.DeliveryAttempted(outcome);
             DeliveryLog.Delivered(logger, stored.Id, stored.Attempts, outcome + " " + status);
-            return new AttemptResult(stored.Id, status.ToString(System.Globalization.CultureInfo.InvariantCulture), default, null);
+            return new AttemptResult(stored.Id, stored.ConversationId, status.ToString(System.Globalization.CultureInfo.InvariantCulture), default, null);
         }
 
         var delay = Backoff.Next(settings.EffectiveRetrySchedule, stored.Attempts, retryAfter);
         metrics.DeliveryAttempted("retry");
         DeliveryLog.Retrying(logger, stored.Id, stored.Attempts, failure, Math.Round(delay.TotalSeconds, 1));
-        return new AttemptResult(stored.Id, null, time.GetUtcNow() + delay, failure);
+        return new AttemptResult(stored.Id, stored.ConversationId, null, time.GetUtcNow() + delay, failure);
     }
 
     /// <summary>Sends the stored bytes as the live request would have been sent: same route, transforms and client.</summary>

@@ -10,6 +10,12 @@ public abstract class DeliveryStoreContract
 
     private protected abstract Task<IDeliveryStore> CreateStoreAsync();
 
+    private static Task<int> CompleteAsync(IDeliveryStore store, long id, string conversation, string owner, DateTimeOffset now) =>
+        store.FinishAsync(owner, [new AttemptResult(id, conversation, "200", default, null)], now, default);
+
+    private static Task<int> RescheduleAsync(IDeliveryStore store, long id, string conversation, string owner, DateTimeOffset next) =>
+        store.FinishAsync(owner, [new AttemptResult(id, conversation, null, next, "503")], next, default);
+
     private static StoredEvent Event(string conversation, string text) => new(0, "key-" + text, conversation, "message_created", "talkdesk-events", "/talkdesk/events",
         Encoding.UTF8.GetBytes(text), T0, DeliveryStates.Pending, 0, T0, null);
 
@@ -29,7 +35,7 @@ public abstract class DeliveryStoreContract
         Assert.Equal(1, first[0].Attempts);
         Assert.Empty(none);
 
-        Assert.True(await store.CompleteAsync(a1, "replica-1", T0, "200", default));
+        Assert.Equal(1, await CompleteAsync(store, a1, "A", "replica-1", T0));
         var next = await store.ClaimAsync("replica-2", T0, TimeSpan.FromSeconds(30), 10, default);
 
         Assert.Equal([a2], next.Select(e => e.Id));
@@ -48,8 +54,8 @@ public abstract class DeliveryStoreContract
         Assert.Empty(tooEarly);
         Assert.Equal([id], takenOver.Select(e => e.Id));
         Assert.Equal(2, takenOver[0].Attempts);
-        Assert.False(await store.CompleteAsync(id, "dead-replica", T0.AddSeconds(32), "200", default));
-        Assert.True(await store.CompleteAsync(id, "replica-2", T0.AddSeconds(32), "200", default));
+        Assert.Equal(0, await CompleteAsync(store, id, "A", "dead-replica", T0.AddSeconds(32)));
+        Assert.Equal(1, await CompleteAsync(store, id, "A", "replica-2", T0.AddSeconds(32)));
     }
 
     [Fact]
@@ -60,7 +66,7 @@ public abstract class DeliveryStoreContract
         await store.ParkAsync(Event("A", "a2"), DeliveryStates.Pending, T0, default);
         await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default);
 
-        Assert.True(await store.RescheduleAsync(a1, "r", T0.AddSeconds(5), "503", default));
+        Assert.Equal(1, await RescheduleAsync(store, a1, "A", "r", T0.AddSeconds(5)));
 
         Assert.Empty(await store.ClaimAsync("r", T0.AddSeconds(4), TimeSpan.FromSeconds(30), 10, default));
         Assert.Equal(DeliveryStates.Pending, await store.BlockingStateAsync("A", default));
@@ -108,7 +114,7 @@ public abstract class DeliveryStoreContract
         Assert.Null(await store.FindKeyAsync("unknown", T0.AddHours(-24), default));
 
         await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default);
-        await store.CompleteAsync(parked, "r", T0, "200", default);
+        await CompleteAsync(store, parked, "A", "r", T0);
         Assert.True(await store.PruneAsync(T0.AddSeconds(1), default) >= 3);
         Assert.Null(await store.FindKeyAsync("key-a1", T0.AddHours(-24), default));
         Assert.Empty(await store.ListAsync(DeliveryStates.Delivered, 10, default));
@@ -125,6 +131,77 @@ public abstract class DeliveryStoreContract
 
         Assert.Equal(2, counts[DeliveryStates.Pending]);
         Assert.Equal(T0, oldest);
+    }
+
+    [Fact]
+    public async Task A_conversation_parked_behind_a_dead_head_stays_blocked_until_replayed_then_drains_in_order()
+    {
+        var store = await CreateStoreAsync();
+        var a1 = await store.ParkAsync(Event("A", "a1"), DeliveryStates.Pending, T0, default);
+        await store.DeadLetterAsync(a1, "too old", T0, default);
+        var a2 = await store.ParkAsync(Event("A", "a2"), DeliveryStates.Dead, T0, default);
+
+        Assert.Empty(await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default));
+        Assert.Equal(2, await store.ReplayAsync(null, T0, default));
+
+        Assert.Equal([a1, a2], await DrainAsync(store, T0));
+    }
+
+    [Fact]
+    public async Task Events_parked_concurrently_by_several_writers_are_each_claimed_once_in_per_conversation_order()
+    {
+        var store = await CreateStoreAsync();
+        // Four writers (replicas, on PostgreSQL) park into the same three conversations at once while a
+        // claimer drains: every conversation must always have exactly one head.
+        var parking = Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 15; i++)
+            {
+                await store.ParkAsync(Event("C" + (i % 3), $"w{w}-{i}"), DeliveryStates.Pending, T0, default);
+            }
+        })));
+        var delivered = new List<long>();
+        var order = new Dictionary<string, long>();
+        while (!parking.IsCompleted)
+        {
+            delivered.AddRange(await DrainAsync(store, T0, order, rounds: 1));
+        }
+
+        await parking;
+        delivered.AddRange(await DrainAsync(store, T0, order));
+
+        var all = await store.StatsAsync(default);
+        Assert.Equal(60, delivered.Count);
+        Assert.Equal(60, delivered.Distinct().Count());
+        Assert.Equal(60, all.Counts[DeliveryStates.Delivered]);
+        Assert.Equal(0, all.Counts[DeliveryStates.Pending] + all.Counts[DeliveryStates.Leased]);
+    }
+
+    /// <summary>Claims and completes until nothing is due; returns the ids in the order delivered, checking each conversation's order.</summary>
+    private static async Task<List<long>> DrainAsync(IDeliveryStore store, DateTimeOffset now, Dictionary<string, long>? last = null, int rounds = int.MaxValue)
+    {
+        var delivered = new List<long>();
+        last ??= [];
+        for (var round = 0; round < rounds; round++)
+        {
+            var claimed = await store.ClaimAsync("drain", now, TimeSpan.FromMinutes(5), 16, default);
+            if (claimed.Count == 0)
+            {
+                break;
+            }
+
+            Assert.Equal(claimed.Count, claimed.Select(e => e.ConversationId).Distinct().Count());
+            foreach (var e in claimed)
+            {
+                Assert.True(!last.TryGetValue(e.ConversationId, out var previous) || previous < e.Id, $"{e.ConversationId}: {e.Id} after {previous}");
+                last[e.ConversationId] = e.Id;
+            }
+
+            Assert.Equal(claimed.Count, await store.FinishAsync("drain", [.. claimed.Select(e => new AttemptResult(e.Id, e.ConversationId, "200", default, null))], now, default));
+            delivered.AddRange(claimed.Select(e => e.Id));
+        }
+
+        return delivered;
     }
 
     [Fact]
@@ -155,12 +232,43 @@ public sealed class SqliteDeliveryStoreTests : DeliveryStoreContract, IDisposabl
         Directory.Delete(_folder, recursive: true);
     }
 
+    private string File => Path.Combine(_folder, "deliveries.db");
+
     private protected override async Task<IDeliveryStore> CreateStoreAsync()
     {
-        var store = new SqliteDeliveryStore($"Data Source={Path.Combine(_folder, "deliveries.db")}");
+        var store = new SqliteDeliveryStore($"Data Source={File}");
         await store.InitializeAsync(default);
         return store;
     }
+
+    [Fact]
+    public async Task A_file_from_before_the_head_column_is_migrated_and_its_conversations_drain_in_order()
+    {
+        // The table as the first store-and-forward release wrote it, with two conversations held.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={File}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText =
+                "CREATE TABLE ocp_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL, conversation_id TEXT NOT NULL, " +
+                "event_type TEXT NOT NULL, route_id TEXT NOT NULL, request_path TEXT NOT NULL, body BLOB NOT NULL, received_at INTEGER NOT NULL, " +
+                "deadline_from INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, " +
+                "lease_owner TEXT NULL, lease_until INTEGER NULL, last_error TEXT NULL, finished_at INTEGER NULL);" +
+                "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, deadline_from, state, next_attempt_at) VALUES " +
+                "('k1', 'A', 'message_created', 'r', '/', x'31', 0, 0, 'delivered', 0), ('k2', 'A', 'message_created', 'r', '/', x'32', 0, 0, 'pending', 0), " +
+                "('k3', 'B', 'message_created', 'r', '/', x'33', 0, 0, 'pending', 0), ('k4', 'A', 'message_created', 'r', '/', x'34', 0, 0, 'pending', 0);";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var store = await CreateStoreAsync();
+        var first = await store.ClaimAsync("r", T0Later, TimeSpan.FromSeconds(30), 10, default);
+
+        Assert.Equal([2L, 3L], first.Select(e => e.Id).Order());
+        await store.FinishAsync("r", [.. first.Select(e => new AttemptResult(e.Id, e.ConversationId, "200", default, null))], T0Later, default);
+        Assert.Equal([4L], (await store.ClaimAsync("r", T0Later, TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+    }
+
+    private static readonly DateTimeOffset T0Later = new(2026, 11, 25, 11, 0, 0, TimeSpan.Zero);
 }
 
 [Collection(PostgresFixtureGroup.Name)]
