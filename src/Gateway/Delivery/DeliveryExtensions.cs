@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using OcpTalkdesk.Gateway.Health;
 using Yarp.ReverseProxy.Transforms.Builder;
 
 namespace OcpTalkdesk.Gateway.Delivery;
@@ -32,6 +34,15 @@ public static class DeliveryExtensions
         services.TryAddSingleton<RedeliveryWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<RedeliveryWorker>());
         services.AddHealthChecks().AddCheck<DeliveryStoreHealthCheck>("delivery-store", tags: ["ready"]);
+        // Without a token events are parked (202), not refused: like an OCP® outage, that degrades
+        // readiness instead of taking the replica out of the load balancer.
+        services.PostConfigure<HealthCheckServiceOptions>(health =>
+        {
+            foreach (var registration in health.Registrations.Where(r => r.Name == HealthExtensions.TokensCheck))
+            {
+                registration.FailureStatus = HealthStatus.Degraded;
+            }
+        });
         return builder;
     }
 

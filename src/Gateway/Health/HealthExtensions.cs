@@ -9,12 +9,15 @@ public static class HealthExtensions
 {
     private const string ReadyTag = "ready";
 
+    /// <summary>The token clients' readiness check (store-and-forward lowers its failure to Degraded).</summary>
+    public const string TokensCheck = "tokens";
+
     /// <summary>Registers the readiness checks: schemas, token clients, upstream destinations.</summary>
     public static IHostApplicationBuilder AddGatewayHealth(this IHostApplicationBuilder builder)
     {
         builder.Services.AddHealthChecks()
             .AddCheck<SchemaCatalogHealthCheck>("schemas", tags: [ReadyTag])
-            .AddCheck<TokenClientsHealthCheck>("tokens", tags: [ReadyTag])
+            .AddCheck<TokenClientsHealthCheck>(TokensCheck, tags: [ReadyTag])
             .AddCheck<UpstreamDestinationsHealthCheck>("upstreams", tags: [ReadyTag]);
         return builder;
     }

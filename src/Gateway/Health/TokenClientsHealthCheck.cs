@@ -3,7 +3,10 @@ using OcpTalkdesk.Gateway.Tokens;
 
 namespace OcpTalkdesk.Gateway.Health;
 
-/// <summary>Ready when every token client has a valid token cached, or can obtain one now.</summary>
+/// <summary>
+/// Ready when every token client has a valid token cached, or can obtain one now. Otherwise the
+/// registration's failure status: unhealthy, or only degraded where events are parked without a token.
+/// </summary>
 internal sealed class TokenClientsHealthCheck(TokenCache cache) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -32,6 +35,6 @@ internal sealed class TokenClientsHealthCheck(TokenCache cache) : IHealthCheck
 
         return unhealthy == 0
             ? HealthCheckResult.Healthy("Every token client has a valid token", data)
-            : HealthCheckResult.Unhealthy($"{unhealthy} token client(s) without a valid token", data: data);
+            : new HealthCheckResult(context.Registration.FailureStatus, $"{unhealthy} token client(s) without a valid token", data: data);
     }
 }

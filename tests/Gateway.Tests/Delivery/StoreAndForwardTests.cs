@@ -181,6 +181,14 @@ public sealed class StoreAndForwardTests : IDisposable
 
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
             Assert.Empty(host.Ocp.LogEntries);
+            // Still taking events, so still ready: degraded, not out of the load balancer.
+            var ready = await host.CreateClient().GetAsync("/readyz");
+            using (var report = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()))
+            {
+                Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+                Assert.Equal("Degraded", report.RootElement.GetProperty("checks").GetProperty("tokens").GetProperty("status").GetString());
+            }
+
             host.IssueTokens("token-back-2");
             Assert.True(await Eventually.HoldsAsync(() => Delivered(host).Count == 1), "not delivered once tokens came back");
             Assert.Equal("Bearer token-back-2", host.Ocp.LogEntries.Single().RequestMessage.Headers!["Authorization"].Single());
