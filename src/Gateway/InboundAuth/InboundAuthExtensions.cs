@@ -2,6 +2,7 @@ using System.Security.Claims;
 using idunno.Authentication.Basic;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -86,6 +87,9 @@ public static class InboundAuthExtensions
                 }
             });
         }
+
+        services.TryAddSingleton(new ApiKeySchemes(names.Where(n => section.GetSection(n)["Type"] == InboundAuthTypes.ApiKey).Select(InboundAuthTypes.SchemeOf)));
+        services.Replace(ServiceDescriptor.Singleton<IPolicyEvaluator, InboundPolicyEvaluator>());
 
         services.Configure<ForwardedHeadersOptions>(o =>
         {
