@@ -9,6 +9,7 @@ using OcpTalkdesk.Gateway.Proxy;
 using OcpTalkdesk.Gateway.Sandbox;
 using OcpTalkdesk.Gateway.Timeouts;
 using OcpTalkdesk.Gateway.Tokens;
+using OcpTalkdesk.Gateway.Tracing;
 using OcpTalkdesk.Gateway.Validation;
 
 var command = GatewayCommand.Parse(args);
@@ -47,6 +48,7 @@ return await StartupFailure.GuardAsync(async () =>
     builder.AddDelivery();
     builder.AddTokenClients();
     builder.AddGatewayHealth();
+    builder.AddGatewayTracing();
     builder.AddSandbox();
 
     var app = builder.Build();

@@ -38,6 +38,12 @@ internal interface IDeliveryStore
     /// <summary>Events past their deadline that are not being delivered (a dead head blocks nothing later): dead-letter them.</summary>
     Task<IReadOnlyList<long>> ExpiredAsync(DateTimeOffset deadline, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The live step's one read per event: the key's earlier answer (when accepted after <paramref name="since"/>)
+    /// and the conversation's blocking state (as <see cref="BlockingStateAsync"/>), in one round trip.
+    /// </summary>
+    Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, DateTimeOffset since, string conversationId, CancellationToken cancellationToken);
+
     /// <summary>The key's earlier answer (status and event id) when it was accepted after <paramref name="since"/>.</summary>
     Task<(int Status, long? Id)?> FindKeyAsync(string key, DateTimeOffset since, CancellationToken cancellationToken);
 

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using OcpTalkdesk.Gateway.Metrics;
+using OcpTalkdesk.Gateway.Tracing;
 using OcpTalkdesk.Gateway.Validation;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Forwarder;
@@ -132,7 +134,18 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
 
     private async Task<AttemptResult> DeliverAsync(StoredEvent stored, DeliveryOptions settings, CancellationToken cancellationToken)
     {
+        using var activity = StartAttemptSpan(stored);
         var (status, failure, retryAfter) = await ForwardAsync(stored, settings, cancellationToken);
+        if (activity is not null)
+        {
+            activity.SetTag(GatewayTracing.Status, status);
+            activity.SetTag(GatewayTracing.Outcome, failure is null ? (status is >= 200 and < 300 ? "delivered" : "rejected") : "retry");
+            if (failure is not null)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, failure);
+            }
+        }
+
         if (failure is null)
         {
             var outcome = status is >= 200 and < 300 ? "delivered" : "rejected";
@@ -145,6 +158,27 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         metrics.DeliveryAttempted("retry");
         DeliveryLog.Retrying(logger, stored.Id, stored.Attempts, failure, Math.Round(delay.TotalSeconds, 1));
         return new AttemptResult(stored.Id, stored.ConversationId, null, time.GetUtcNow() + delay, failure);
+    }
+
+    /// <summary>
+    /// A new trace per attempt (it runs long after the request's trace ended), linked to the request that
+    /// parked the event; its forward is a child, so OCP® receives this trace's <c>traceparent</c>.
+    /// </summary>
+    private static Activity? StartAttemptSpan(StoredEvent stored)
+    {
+        if (!GatewayTracing.Source.HasListeners())
+        {
+            return null;
+        }
+
+        ActivityLink[]? links = stored.TraceParent is { } parent && ActivityContext.TryParse(parent, null, out var original) ? [new ActivityLink(original)] : null;
+        var activity = GatewayTracing.Source.StartActivity("ocp.deliver", ActivityKind.Internal, parentContext: default, links: links);
+        activity?.SetTag(GatewayTracing.Route, stored.RouteId);
+        activity?.SetTag(GatewayTracing.EventType, stored.EventType);
+        activity?.SetTag(GatewayTracing.ConversationId, stored.ConversationId);
+        activity?.SetTag(GatewayTracing.DeliveryId, stored.Id);
+        activity?.SetTag(GatewayTracing.Attempt, stored.Attempts);
+        return activity;
     }
 
     /// <summary>Sends the stored bytes as the live request would have been sent: same route, transforms and client.</summary>

@@ -9,7 +9,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// </summary>
 internal abstract class SqlDeliveryStore : IDeliveryStore
 {
-    private const string Columns = "id, idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, state, attempts, next_attempt_at, last_error";
+    private const string Columns = "id, idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, state, attempts, next_attempt_at, last_error, trace_parent";
 
     // A held event blocks the later events of its conversation until delivered or discarded.
     private const string Blocking = "('pending', 'leased', 'dead')";
@@ -116,12 +116,13 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         await LockConversationAsync(connection, transaction, parked.ConversationId, cancellationToken);
         await using var insert = Command(connection, transaction,
-            "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, head) " +
-            "VALUES (@k, @c, @t, @r, @p, @b, @at, @at, @s, @n, @next, @e, @f, " +
+            "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, head) " +
+            "VALUES (@k, @c, @t, @r, @p, @b, @at, @at, @s, @n, @next, @e, @f, @tp, " +
             $"(CASE WHEN EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking}) THEN 0 ELSE 1 END)) RETURNING id",
             ("k", parked.IdempotencyKey), ("c", parked.ConversationId), ("t", parked.EventType), ("r", parked.RouteId),
             ("p", parked.RequestPath), ("b", parked.Body), ("at", Ms(parked.ReceivedAt)), ("s", state), ("n", parked.Attempts), ("next", Ms(parked.NextAttemptAt)),
-            ("e", (object?)parked.LastError ?? DBNull.Value), ("f", state == DeliveryStates.Dead ? Ms(now) : DBNull.Value));
+            ("e", (object?)parked.LastError ?? DBNull.Value), ("f", state == DeliveryStates.Dead ? Ms(now) : DBNull.Value),
+            ("tp", (object?)parked.TraceParent ?? DBNull.Value));
         var id = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
         await ExecuteAsync(connection, transaction,
             "INSERT INTO ocp_accepted_keys (idempotency_key, status, delivery_id, accepted_at) VALUES (@k, 202, @id, @at) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -225,6 +226,24 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
 
         return ids;
     }
+
+    public async Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, DateTimeOffset since, string conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReadAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT k.status, k.delivery_id, " +
+            $"(SELECT state FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking} ORDER BY (CASE WHEN state = 'dead' THEN 0 ELSE 1 END) LIMIT 1) " +
+            "FROM (SELECT 1 AS one) o LEFT JOIN ocp_accepted_keys k ON k.idempotency_key = @k AND k.accepted_at >= @since",
+            ("k", key), ("since", Ms(since)), ("c", conversationId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        (int, long?)? earlier = reader.IsDBNull(0) ? null : (reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
+        var blocking = reader.IsDBNull(2) ? null : reader.GetString(2) == DeliveryStates.Dead ? DeliveryStates.Dead : DeliveryStates.Pending;
+        return (earlier, blocking);
+    }
+
+    /// <summary>A connection for a read on the live path: without the writers' per-connection settings.</summary>
+    protected virtual Task<DbConnection> OpenReadAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
 
     public async Task<(int Status, long? Id)?> FindKeyAsync(string key, DateTimeOffset since, CancellationToken cancellationToken)
     {
@@ -368,7 +387,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
     private static StoredEvent Read(DbDataReader reader) => new(
         reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
         (byte[])reader.GetValue(6), FromMs(reader.GetInt64(7)), reader.GetString(8), reader.GetInt32(9), FromMs(reader.GetInt64(10)),
-        reader.IsDBNull(11) ? null : reader.GetString(11));
+        reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12));
 
     protected static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 

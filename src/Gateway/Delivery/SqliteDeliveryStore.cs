@@ -14,7 +14,7 @@ internal sealed class SqliteDeliveryStore(string connectionString) : SqlDelivery
         "CREATE TABLE IF NOT EXISTS ocp_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL, conversation_id TEXT NOT NULL, " +
         "event_type TEXT NOT NULL, route_id TEXT NOT NULL, request_path TEXT NOT NULL, body BLOB NOT NULL, received_at INTEGER NOT NULL, " +
         "deadline_from INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, " +
-        "lease_owner TEXT NULL, lease_until INTEGER NULL, last_error TEXT NULL, finished_at INTEGER NULL, head INTEGER NOT NULL DEFAULT 0)",
+        "lease_owner TEXT NULL, lease_until INTEGER NULL, last_error TEXT NULL, finished_at INTEGER NULL, head INTEGER NOT NULL DEFAULT 0, trace_parent TEXT NULL)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation ON ocp_deliveries (conversation_id, state, id)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, next_attempt_at, id)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
@@ -22,6 +22,10 @@ internal sealed class SqliteDeliveryStore(string connectionString) : SqlDelivery
         "CREATE TABLE IF NOT EXISTS ocp_accepted_keys (idempotency_key TEXT PRIMARY KEY, status INTEGER NOT NULL, delivery_id INTEGER NULL, accepted_at INTEGER NOT NULL)",
         "CREATE INDEX IF NOT EXISTS ocp_accepted_keys_at ON ocp_accepted_keys (accepted_at)",
     ];
+
+    // Columns added after the first release, in order.
+    private static readonly (string Column, string Definition)[] AddedColumns =
+        [("head", "INTEGER NOT NULL DEFAULT 0"), ("trace_parent", "TEXT NULL")];
 
     protected override IReadOnlyList<string> SchemaStatements => Schema;
 
@@ -47,14 +51,17 @@ internal sealed class SqliteDeliveryStore(string connectionString) : SqlDelivery
         {
             wal.CommandText = "PRAGMA journal_mode = WAL";
             await wal.ExecuteNonQueryAsync(cancellationToken);
-            // A file written before the head column existed (SQLite has no ADD COLUMN IF NOT EXISTS);
-            // the base class then marks its heads.
-            wal.CommandText = "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'ocp_deliveries') " +
-                "- (SELECT COUNT(*) FROM pragma_table_info('ocp_deliveries') WHERE name = 'head')";
-            if (Convert.ToInt64(await wal.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0)
+            // A file written before a column existed (SQLite has no ADD COLUMN IF NOT EXISTS); the base
+            // class then marks the heads.
+            foreach (var (column, definition) in AddedColumns)
             {
-                wal.CommandText = "ALTER TABLE ocp_deliveries ADD COLUMN head INTEGER NOT NULL DEFAULT 0";
-                await wal.ExecuteNonQueryAsync(cancellationToken);
+                wal.CommandText = "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'ocp_deliveries') " +
+                    $"- (SELECT COUNT(*) FROM pragma_table_info('ocp_deliveries') WHERE name = '{column}')";
+                if (Convert.ToInt64(await wal.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0)
+                {
+                    wal.CommandText = $"ALTER TABLE ocp_deliveries ADD COLUMN {column} {definition}";
+                    await wal.ExecuteNonQueryAsync(cancellationToken);
+                }
             }
         }
 
@@ -68,6 +75,15 @@ internal sealed class SqliteDeliveryStore(string connectionString) : SqlDelivery
         await using var pragma = connection.CreateCommand();
         pragma.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;";
         await pragma.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+
+    // A WAL reader neither waits for the writer nor syncs, so the live path's lookup skips the pragmas
+    // (two statements per event otherwise).
+    protected override async Task<DbConnection> OpenReadAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
         return connection;
     }
 

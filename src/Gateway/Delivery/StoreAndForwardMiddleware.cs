@@ -33,14 +33,18 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         string? blocking = null;
         try
         {
-            var earlier = keys.Find(key) ?? await store.FindKeyAsync(key, now - settings.DedupWindow, CancellationToken.None);
+            var earlier = keys.Find(key);
+            if (earlier is null)
+            {
+                (earlier, blocking) = await store.LookupAsync(key, now - settings.DedupWindow, conversation, CancellationToken.None);
+            }
+
             if (earlier is { } answered)
             {
                 await AnswerDuplicateAsync(context, answered.Status, answered.Id);
                 return;
             }
 
-            blocking = await store.BlockingStateAsync(conversation, CancellationToken.None);
             health.Succeeded();
         }
         catch (Exception ex) when (IsStoreFailure(ex))
@@ -103,7 +107,9 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         var delay = attempted ? Backoff.Next(settings.EffectiveRetrySchedule, 1, retryAfter) : TimeSpan.Zero;
         var parked = new StoredEvent(0, key, conversation, validated.Schema.EventType, context.GetReverseProxyFeature().Route.Config.RouteId,
             context.Request.Path + context.Request.QueryString, validated.Body.Memory.ToArray(), now,
-            blocking, attempted ? 1 : 0, now + delay, blocking == DeliveryStates.Dead ? "behind a dead-lettered event" : reason);
+            blocking, attempted ? 1 : 0, now + delay, blocking == DeliveryStates.Dead ? "behind a dead-lettered event" : reason,
+            // With tracing on, the later delivery attempts link back to this request's trace.
+            System.Diagnostics.Activity.Current?.Id);
         ClearForwardOutcome(context);
         long id;
         try
@@ -124,6 +130,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
 
         metrics.Parked(validated.Schema.EventType);
         context.Features.Get<RequestTelemetry>()?.Set(Outcome.Queued);
+        System.Diagnostics.Activity.Current?.SetTag(Tracing.GatewayTracing.DeliveryId, id);
         DeliveryLog.Parked(logger, id, reason, ProblemResponder.CorrelationId(context));
         await WriteJsonAsync(context, StatusCodes.Status202Accepted, "queued", id);
     }

@@ -13,4 +13,5 @@ internal sealed record StoredEvent(
     string State,
     int Attempts,
     DateTimeOffset NextAttemptAt,
-    string? LastError);
+    string? LastError,
+    string? TraceParent = null);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using OcpTalkdesk.Gateway.Tracing;
 
 namespace OcpTalkdesk.Gateway.Metrics;
 
@@ -22,6 +23,14 @@ internal sealed class RequestMetricsMiddleware(RequestDelegate next, GatewayMetr
             inFlight.Dec();
             var status = context.Response.StatusCode;
             var outcome = telemetry.Outcome ?? Classify(context, status);
+            // The request's span (tracing on): what an operator searches by.
+            if (Activity.Current is { IsAllDataRequested: true } activity)
+            {
+                activity.SetTag(GatewayTracing.Route, route);
+                activity.SetTag(GatewayTracing.EventType, telemetry.EventType);
+                activity.SetTag(GatewayTracing.Outcome, MetricLabels.Of(outcome));
+            }
+
             metrics.RequestCompleted(route, telemetry.EventType, outcome, status, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OcpTalkdesk.Gateway.Metrics;
+using OcpTalkdesk.Gateway.Tracing;
 
 namespace OcpTalkdesk.Gateway.Tokens;
 
@@ -154,6 +155,9 @@ internal sealed class TokenClientState : IDisposable
     {
         // Leave the caller's lock before doing any work.
         await Task.Yield();
+        // A child of the request that needed the token (none for a background renewal).
+        using var activity = GatewayTracing.Source.StartActivity("ocp.token");
+        activity?.SetTag(GatewayTracing.TokenClient, _name);
         var started = _time.GetUtcNow();
         var maxRetryDelay = TimeSpan.FromSeconds(30);
         string error;
@@ -179,6 +183,7 @@ internal sealed class TokenClientState : IDisposable
                     Schedule(token.RefreshAt);
                 }
 
+                activity?.SetTag(GatewayTracing.Outcome, "obtained");
                 TokenLog.TokenObtained(_logger, _name, result.ExpiresIn);
                 return token;
             }
@@ -196,6 +201,8 @@ internal sealed class TokenClientState : IDisposable
         }
 
         _metrics.TokenRequested(_name, success: false);
+        // The OAuth error code or http_NNN: never the secret or the response body.
+        activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, error);
         TimeSpan delay;
         lock (_gate)
         {

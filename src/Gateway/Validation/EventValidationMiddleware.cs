@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.Features;
 using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Problems;
+using OcpTalkdesk.Gateway.Tracing;
 
 namespace OcpTalkdesk.Gateway.Validation;
 
@@ -89,7 +90,16 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
     /// <summary>The event's schema when it passes; otherwise writes the 400 and returns null.</summary>
     private async Task<EventSchema?> CheckAsync(HttpContext context, string routeId, EventCatalog catalog, BufferedBody body)
     {
+        using var activity = GatewayTracing.Source.StartActivity("ocp.validate");
         var verdict = EventValidator.ValidateEvent(body.Memory, catalog);
+        if (activity is not null)
+        {
+            activity.SetTag(GatewayTracing.EventType, verdict.Schema?.EventType ?? UnknownEventType);
+            activity.SetTag(GatewayTracing.Outcome, verdict.Kind == VerdictKind.Valid ? "valid" : "rejected");
+            // On the request's span too: the conversation is what an operator looks for.
+            activity.Parent?.SetTag(GatewayTracing.ConversationId, Delivery.ConversationKey.Of(body.Memory.Span, "none"));
+        }
+
         if (verdict.Schema is { } schema && context.Features.Get<RequestTelemetry>() is { } telemetry)
         {
             telemetry.EventType = schema.EventType;

@@ -121,6 +121,21 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task One_lookup_gives_the_key_s_earlier_answer_and_the_conversation_s_blocking_state()
+    {
+        var store = await CreateStoreAsync();
+        var parked = await store.ParkAsync(Event("A", "a1"), DeliveryStates.Pending, T0, default);
+        await store.RecordKeysAsync([("direct-key", 200, T0)], default);
+
+        Assert.Equal((((202, (long?)parked)), DeliveryStates.Pending), await store.LookupAsync("key-a1", T0.AddHours(-24), "A", default));
+        Assert.Equal((((200, (long?)null)), (string?)null), await store.LookupAsync("direct-key", T0.AddHours(-24), "B", default));
+        Assert.Equal((((int, long?)?)null, DeliveryStates.Pending), await store.LookupAsync("new-key", T0.AddHours(-24), "A", default));
+        Assert.Equal((((int, long?)?)null, (string?)null), await store.LookupAsync("key-a1", T0.AddSeconds(1), "B", default));
+        await store.DeadLetterAsync(parked, "too old", T0, default);
+        Assert.Equal(DeliveryStates.Dead, (await store.LookupAsync("new-key", T0, "A", default)).Blocking);
+    }
+
+    [Fact]
     public async Task Stats_count_by_state_and_give_the_oldest_pending()
     {
         var store = await CreateStoreAsync();
