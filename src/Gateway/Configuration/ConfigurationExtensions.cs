@@ -66,6 +66,25 @@ public static class ConfigurationExtensions
             return;
         }
 
+        // Endpoints in Kestrel's own section (HTTPS with a PEM certificate, say) replace --urls and the
+        // ports settings altogether, so the management port joins them there.
+        var endpoints = builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().ToList();
+        if (endpoints.Count > 0)
+        {
+            var portText = ":" + port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (!endpoints.Any(e => e["Url"] is { } url && (url.EndsWith(portText, StringComparison.Ordinal) || url.Contains(portText + "/", StringComparison.Ordinal))))
+            {
+                var first = endpoints.Select(e => e["Url"]).FirstOrDefault(u => !string.IsNullOrWhiteSpace(u)) ?? "http://0.0.0.0";
+                var host = new UriBuilder(first.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal)).Host;
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["Kestrel:Endpoints:Management:Url"] = $"http://{(host.Contains(':', StringComparison.Ordinal) ? "[" + host + "]" : host)}{portText}",
+                });
+            }
+
+            return;
+        }
+
         var urls = builder.Configuration["urls"];
         if (!string.IsNullOrWhiteSpace(urls))
         {

@@ -8,9 +8,14 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// written in batches. Until written, <see cref="Find"/> answers from memory, so a quick resend is
 /// still recognised; a crash loses only unwritten keys (OCP® may then see a repeat, under the same key).
 /// </summary>
-internal sealed class AcceptedKeyWriter(IDeliveryStore store, StoreHealth health, ILogger<AcceptedKeyWriter> logger) : BackgroundService
+internal sealed class AcceptedKeyWriter(IDeliveryStore store, StoreHealth health, TimeProvider time, ILogger<AcceptedKeyWriter> logger) : BackgroundService
 {
     private const int BatchSize = 256;
+
+    // Gather keys this long before a write: one commit per 100 ms under load instead of one per few
+    // events (each commit a disk sync that also holds SQLite's single write lock; measured: the
+    // store-and-forward gateway at 0.43x direct mode with small batches).
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(100);
     private readonly Channel<(string Key, int Status, DateTimeOffset At)> _queue =
         Channel.CreateBounded<(string, int, DateTimeOffset)>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly ConcurrentDictionary<string, int> _unwritten = new(StringComparer.Ordinal);
@@ -30,6 +35,11 @@ internal sealed class AcceptedKeyWriter(IDeliveryStore store, StoreHealth health
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
+                if (_queue.Reader.Count < BatchSize)
+                {
+                    await Task.Delay(Linger, time, stoppingToken);
+                }
+
                 await WriteAvailableAsync(batch, CancellationToken.None);
             }
         }

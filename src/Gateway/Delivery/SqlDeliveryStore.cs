@@ -61,6 +61,9 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
         public void Dispose() => gate?.Release();
     }
 
+    /// <summary>A statement that lets this connection's commits skip the disk sync (set again on the next open), or null.</summary>
+    protected virtual string? KeysWithoutSync => null;
+
     /// <summary>Statements that create or migrate the tables, run in one transaction.</summary>
     protected abstract IReadOnlyList<string> SchemaStatements { get; }
 
@@ -263,6 +266,12 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
     {
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
+        if (KeysWithoutSync is { } relaxed)
+        {
+            // Keys are best effort (losing some only means OCP® may see a repeat under its key): no disk sync.
+            await ExecuteAsync(connection, null, relaxed, cancellationToken);
+        }
+
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         foreach (var (key, status, at) in keys)
         {

@@ -33,6 +33,9 @@ internal sealed class SqliteDeliveryStore(string connectionString) : SqlDelivery
 
     protected override SemaphoreSlim WriteGate { get; } = new(1, 1);
 
+    // WAL with NORMAL: a commit survives a crash of the process, not of the machine (OpenAsync sets FULL again).
+    protected override string KeysWithoutSync => "PRAGMA synchronous = NORMAL";
+
     /// <summary>The SQLite file the connection string names.</summary>
     public string DataSource { get; } = new SqliteConnectionStringBuilder(connectionString).DataSource;
 

@@ -24,4 +24,23 @@ internal static class Eventually
 
         return true;
     }
+
+    /// <summary>The same for a condition that must be asked over the network.</summary>
+    public static async Task<bool> HoldsAsync(Func<Task<bool>> condition, TimeSpan? within = null)
+    {
+        using var timeout = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(20));
+        while (!await condition())
+        {
+            try
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return await condition();
+            }
+        }
+
+        return true;
+    }
 }
