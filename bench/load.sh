@@ -5,11 +5,14 @@
 #   bash bench/load.sh                 # 5 rounds of 10 s per target, ~4 minutes
 #   ROUNDS=3 DURATION=5 bash bench/load.sh
 #   SOAK=300 bash bench/load.sh        # then 5 minutes more on the gateway alone, sampling its RSS
+#   TRACING=1 bash bench/load.sh       # adds the gateway with OpenTelemetry on (OTLP to a stand-in collector)
 #
 # All servers (upstream, nginx, bare YARP, gateway) share core 0; wrk runs alone on core 1. Every
 # process started here is stopped by PID on exit. Traffic stays on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10}
@@ -18,7 +21,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 SOAK=${SOAK:-0}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-UPSTREAM=18081 NGINX=18082 BARE=18083 GATEWAY=18084 GATEWAY_SF=18085
+UPSTREAM=18081 NGINX=18082 BARE=18083 GATEWAY=18084 GATEWAY_SF=18085 GATEWAY_TRACE=18086
 API_KEY=bench-inbound-key-0001
 
 for tool in wrk nginx taskset curl; do
@@ -38,22 +41,7 @@ echo "== building (Release)"
 dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null
 dotnet publish bench/BareYarp/BareYarp.csproj -c Release -o "$work/bare" >/dev/null
 
-cat > "$work/upstream.conf" <<NGINX
-worker_processes 1;
-daemon off;
-pid $work/upstream.pid;
-error_log $work/upstream-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$UPSTREAM;
-    keepalive_requests 1000000;
-    location = /ocp { default_type application/json; return 200 '{"accepted":true}'; }
-    location = /token { default_type application/json; return 200 '{"access_token":"bench-token","token_type":"Bearer","expires_in":3600}'; }
-  }
-}
-NGINX
+write_upstream_conf
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 1;
 daemon off;
@@ -70,21 +58,7 @@ http {
   }
 }
 NGINX
-cat > "$work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-API-Key"] = "$API_KEY"
-local f = io.open("bench/message_created_500b.json", "rb")
-local template = f:read("*a"):gsub("%s+$", "")
-f:close()
--- Every request a different event (its message id counts up, same length): with the same bytes every
--- time, store-and-forward would answer all but the first as a Talkdesk resend without forwarding it.
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format(nil, nil, nil, (template:gsub("msg%-0001", string.format("msg-%08d", n), 1)))
-end
-LUA
+write_post_lua
 
 # Same runtime settings for both .NET servers: tier-1 code at once (one core would otherwise take
 # minutes to get there), workstation GC as in the container image.
@@ -92,15 +66,8 @@ export DOTNET_TC_CallCountingDelayMs=0 DOTNET_gcServer=0 DOTNET_CLI_TELEMETRY_OP
 
 taskset -c "$SERVER_CPU" nginx -c "$work/upstream.conf" & pids+=($!)
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" & pids+=($!)
-(cd "$work/bare" && exec taskset -c "$SERVER_CPU" dotnet BareYarp.dll --urls "http://127.0.0.1:$BARE" \
-  --ReverseProxy:Routes:all:ClusterId=up --ReverseProxy:Routes:all:Match:Path='{**any}' \
-  --ReverseProxy:Routes:all:Transforms:0:PathSet=/ocp \
-  --ReverseProxy:Clusters:up:Destinations:d:Address="http://127.0.0.1:$UPSTREAM") > "$work/bare.log" 2>&1 & pids+=($!)
-gateway_env=(ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning Gateway__ManagementPort=0
-  ReverseProxy__Clusters__ocp__Destinations__primary__Address="http://127.0.0.1:$UPSTREAM/ocp"
-  Gateway__TokenClients__ocp__TokenEndpoint="http://127.0.0.1:$UPSTREAM/token"
-  Gateway__TokenClients__ocp__ClientId=bench Gateway__TokenClients__ocp__ClientSecret=bench-secret
-  Gateway__InboundAuth__talkdesk__ApiKeys__0="$API_KEY")
+start_bare_yarp "$BARE"
+gateway_env
 (cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY" \
   taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid)
 # The same gateway with store-and-forward on the embedded SQLite store (OCP® healthy: nothing is parked,
@@ -108,14 +75,22 @@ gateway_env=(ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warnin
 (cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_SF" \
   Gateway__Delivery__Mode=StoreAndForward ConnectionStrings__Delivery="Data Source=$work/deliveries.db" \
   taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-sf.log" 2>&1 & pids+=($!)
+# The same gateway with OpenTelemetry tracing on, exporting every span to the collector stand-in.
+if [ "${TRACING:-0}" = 1 ]; then
+  (cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_TRACE" \
+    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$UPSTREAM" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+    taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-trace.log" 2>&1 & pids+=($!)
+fi
 
 declare -A url=(
   [gateway]="http://127.0.0.1:$GATEWAY/talkdesk/events"
   [gw-sf]="http://127.0.0.1:$GATEWAY_SF/talkdesk/events"
+  [gw-trace]="http://127.0.0.1:$GATEWAY_TRACE/talkdesk/events"
   [bare]="http://127.0.0.1:$BARE/talkdesk/events"
   [nginx]="http://127.0.0.1:$NGINX/talkdesk/events"
 )
 targets=(gateway gw-sf bare nginx)
+[ "${TRACING:-0}" = 1 ] && targets+=(gw-trace)
 
 for target in "${targets[@]}"; do
   for _ in $(seq 1 100); do
@@ -171,6 +146,10 @@ awk -v g="${med_rps[gateway]}" -v s="${med_rps[gw-sf]}" -v b="${med_rps[bare]}" 
   printf "gateway/bare-YARP throughput: %.2f (target >= 0.90)\n", g / b
   printf "gateway/nginx throughput:     %.2f (target >= 0.50)\n", g / n
   printf "gateway/bare-YARP p99:        %.2f (target <= 1.20)\n", gp / bp }'
+if [ "${TRACING:-0}" = 1 ]; then
+  med_trace=$(awk '$2 == "gw-trace" { print $3 }' "$work/results" | median)
+  awk -v g="${med_rps[gateway]}" -v t="$med_trace" 'BEGIN { printf "tracing on/off:               %.2f (%.1f us more CPU time per event on one core)\n", t / g, (1e6 / t - 1e6 / g) }'
+fi
 echo "gateway RSS now $(rss_mb "$gateway_pid" VmRSS) MB, peak $(rss_mb "$gateway_pid" VmHWM) MB (target <= 150)"
 
 if [ "$SOAK" -gt 0 ]; then

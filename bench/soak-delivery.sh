@@ -3,7 +3,8 @@
 # published gateway in StoreAndForward mode while the stand-in OCP® goes down twice, one gateway killed
 # with SIGKILL mid-outage and restarted; then checks 0 lost, 0 out of order, one key per event.
 #   bash bench/soak-delivery.sh                       # SQLite, one replica, 100 000 events
-#   STORE=postgres bash bench/soak-delivery.sh        # PostgreSQL, two replicas (a throw-away cluster)
+#   STORE=postgres bash bench/soak-delivery.sh        # PostgreSQL, two replicas, events round-robin (a throw-away cluster)
+#   STORE=postgres REPLICAS=3 bash bench/soak-delivery.sh
 #   EVENTS=20000 CONVERSATIONS=200 bash bench/soak-delivery.sh
 # Loopback only; every process started here is stopped on exit. Not part of the test run.
 set -euo pipefail

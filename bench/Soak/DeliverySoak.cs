@@ -40,7 +40,10 @@ internal static class DeliverySoak
             ["Gateway__Delivery__PollInterval"] = "00:00:00.100",
             ["Gateway__Delivery__LeaseDuration"] = "00:00:05",
         };
-        var ports = Enumerable.Range(0, postgres ? 2 : 1).Select(_ => GatewayProcess.FreePort()).ToArray();
+        // PostgreSQL: REPLICAS gateways (default 2) on one store, every event sent round-robin, so one
+        // conversation's events reach different replicas. SQLite: one gateway.
+        var replicaCount = postgres ? int.TryParse(Environment.GetEnvironmentVariable("REPLICAS"), out var n) && n > 0 ? n : 2 : 1;
+        var ports = Enumerable.Range(0, replicaCount).Select(_ => GatewayProcess.FreePort()).ToArray();
         var replicas = ports.Select(port => GatewayProcess.Start(directory, upstream.Address, extra, port)).ToArray();
         foreach (var replica in replicas)
         {
@@ -104,7 +107,7 @@ internal static class DeliverySoak
                     {
                         using var content = new ByteArrayContent(body);
                         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-                        using var response = await client.PostAsync(new Uri($"http://127.0.0.1:{ports[(c + attempt) % ports.Length]}/talkdesk/events"), content);
+                        using var response = await client.PostAsync(new Uri($"http://127.0.0.1:{ports[(c + s + attempt) % ports.Length]}/talkdesk/events"), content);
                         answer = response.StatusCode;
                     }
                     catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
@@ -177,7 +180,7 @@ internal static class DeliverySoak
         var duplicates = accepted.Count - first.Count;
         var wrongKeys = accepted.Count(a => !a.KeyMatches);
         var parkTimes = parkClock.ToArray();
-        Console.WriteLine($"delivery soak ({(postgres ? "PostgreSQL, 2 replicas" : "SQLite, 1 replica")}): {events} events over {conversations} conversations, " +
+        Console.WriteLine($"delivery soak ({(postgres ? $"PostgreSQL, {ports.Length} replicas, round-robin" : "SQLite, 1 replica")}): {events} events over {conversations} conversations, " +
             $"sent and acknowledged in {sent.TotalSeconds:0.0} s; {parked} answered 202 (parked); one gateway killed with SIGKILL mid-outage and restarted");
         Console.WriteLine($"  backlog when OCP® came back for good: {backlog} events, drained in {drained.TotalSeconds:0.0} s ({(backlog / Math.Max(drained.TotalSeconds, 0.001)):0} events/s)");
         if (parkTimes.Length > 1)

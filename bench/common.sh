@@ -1,0 +1,62 @@
+# Shared by bench/load.sh, bench/ablation.sh and bench/profile.sh (sourced, not run).
+# Expects: $work (a temp folder), $UPSTREAM (the upstream's port), $API_KEY.
+
+# The upstream stand-in: nginx answering OCP® (/ocp), the token endpoint (/token) and an OTLP collector
+# (/v1/traces), in one worker.
+write_upstream_conf() {
+  cat > "$work/upstream.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $work/upstream.pid;
+error_log $work/upstream-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$UPSTREAM;
+    keepalive_requests 1000000;
+    location = /ocp { default_type application/json; return 200 '{"accepted":true}'; }
+    location = /token { default_type application/json; return 200 '{"access_token":"bench-token","token_type":"Bearer","expires_in":3600}'; }
+    location = /v1/traces { return 200; }
+  }
+}
+NGINX
+}
+
+# wrk's request script: the 510 B message_created, a different event on every request (its message id
+# counts up, same length): with the same bytes every time, store-and-forward would answer all but the
+# first as a Talkdesk resend without forwarding it.
+write_post_lua() {
+  cat > "$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-Key"] = "$API_KEY"
+local f = io.open("bench/message_created_500b.json", "rb")
+local template = f:read("*a"):gsub("%s+\$", "")
+f:close()
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, (template:gsub("msg%-0001", string.format("msg-%08d", n), 1)))
+end
+LUA
+}
+
+# The gateway's settings for every benchmark: production, quiet logs, metrics on the events port, the
+# upstream stand-in as OCP® and token endpoint, the bench API key.
+gateway_env() {
+  gateway_env=(ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning Gateway__ManagementPort=0
+    ReverseProxy__Clusters__ocp__Destinations__primary__Address="http://127.0.0.1:$UPSTREAM/ocp"
+    Gateway__TokenClients__ocp__TokenEndpoint="http://127.0.0.1:$UPSTREAM/token"
+    Gateway__TokenClients__ocp__ClientId=bench Gateway__TokenClients__ocp__ClientSecret=bench-secret
+    Gateway__InboundAuth__talkdesk__ApiKeys__0="$API_KEY")
+}
+
+# Bare YARP (bench/BareYarp, published in $work/bare) on port $1, in front of the same upstream.
+start_bare_yarp() {
+  (cd "$work/bare" && exec taskset -c "${SERVER_CPU:-0}" dotnet BareYarp.dll --urls "http://127.0.0.1:$1" \
+    --ReverseProxy:Routes:all:ClusterId=up --ReverseProxy:Routes:all:Match:Path='{**any}' \
+    --ReverseProxy:Routes:all:Transforms:0:PathSet=/ocp \
+    --ReverseProxy:Clusters:up:Destinations:d:Address="http://127.0.0.1:$UPSTREAM") > "$work/bare.log" 2>&1 &
+  pids+=($!)
+}
