@@ -3,7 +3,9 @@
 # in front of nginx on core 0, wrk on core 1, `perf record` of the gateway with the runtime's perf map.
 #   bash bench/profile.sh              # 20 s; prints the top frames by self and inclusive share
 #   MODE=StoreAndForward bash bench/profile.sh
-# Needs perf (Debian's linux-perf), wrk and nginx; every process started here is stopped on exit.
+# Needs perf (Debian's linux-perf), wrk and nginx; every process started here is stopped on exit. ReadyToRun is
+# off so every frame (framework code too) is JIT-compiled and named in the runtime's perf map, and W^X is
+# off so that JIT code lives in anonymous memory, where perf looks names up in the map.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
@@ -20,7 +22,7 @@ write_upstream_conf
 write_post_lua
 gateway_env
 taskset -c 0 nginx -c "$work/upstream.conf" & pids+=($!)
-(cd "$work/gateway" && exec env DOTNET_PerfMapEnabled=1 DOTNET_TC_CallCountingDelayMs=0 DOTNET_gcServer=0 \
+(cd "$work/gateway" && exec env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0 DOTNET_TC_CallCountingDelayMs=0 DOTNET_gcServer=0 \
   "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY" Gateway__Delivery__Mode="$MODE" ConnectionStrings__Delivery="Data Source=$work/deliveries.db" \
   taskset -c 0 dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid)
 for _ in $(seq 1 100); do
@@ -36,6 +38,6 @@ perf record -F 999 -g -p "$gateway_pid" -o "$work/perf.data" -- sleep "$DURATION
 wait "$wrk_pid"
 grep -E "Requests/sec" "$work/wrk.txt"
 echo "== top frames by self share"
-perf report -i "$work/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -40
+perf report -i "$work/perf.data" --no-children --sort symbol -g none --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -40 || true
 echo "== top frames by inclusive share (managed)"
-perf report -i "$work/perf.data" --children --sort symbol --stdio 2>/dev/null | grep -E "^ +[0-9]" | grep -E "\[\.\] .*(OcpTalkdesk|Yarp|Microsoft\.AspNetCore|Prometheus|System\.Net)" | head -60
+perf report -i "$work/perf.data" --children --sort symbol -g none --stdio 2>/dev/null | grep -E "^ +[0-9]" | grep -E "\[\.\] .*(OcpTalkdesk|Yarp|Microsoft\.AspNetCore|Prometheus|System\.Net)" | head -80 || true

@@ -23,6 +23,10 @@ internal sealed class RuntimeMetricsCollector(GatewayMetrics metrics) : IHostedS
             // tenth of the gateway's CPU per event (bench/load.sh); the gateway's own series count and
             // time every call instead.
             EventSourceFilterPredicate = static name => name is "System.Runtime" or "Yarp.ReverseProxy",
+            // Counters only: their payloads are written at LogAlways, so Critical still receives them, while
+            // the adapter's default (Informational) also switched on YARP's five or so events per forwarded
+            // request, each written and dispatched to this listener only to be ignored (bench/profile.sh).
+            EventSourceSettingsProvider = static _ => new EventCounterAdapterEventSourceSettings { MinimumLevel = System.Diagnostics.Tracing.EventLevel.Critical },
         });
         _meters = MeterAdapter.StartListening(new MeterAdapterOptions
         {
