@@ -60,6 +60,22 @@ public sealed class TlsTests : IDisposable
         return (tls.RemoteCertificate!.GetCertHashString(), tls.SslProtocol, tls.NegotiatedApplicationProtocol.ToString());
     }
 
+    /// <summary>
+    /// Whether a new connection gets the certificate. Kestrel re-binds the endpoint to change it, so a
+    /// connection in that moment is refused (README, "TLS at the edge"): that counts as "not yet".
+    /// </summary>
+    private async Task<bool> ServesAsync(int port, string thumbprint)
+    {
+        try
+        {
+            return (await HandshakeAsync(port, SslProtocols.Tls12 | SslProtocols.Tls13)).Thumbprint == thumbprint;
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException)
+        {
+            return false;
+        }
+    }
+
     [Fact]
     public async Task Serves_https_with_http2_and_tls12_keeps_the_management_port_and_picks_up_a_renewed_certificate()
     {
@@ -93,7 +109,7 @@ public sealed class TlsTests : IDisposable
         Assert.Equal(HttpVersion.Version20, refused.Version);
 
         var renewed = WriteCertificate("gateway-renewed");
-        Assert.True(await Eventually.HoldsAsync(async () => (await HandshakeAsync(httpsPort, SslProtocols.Tls12 | SslProtocols.Tls13)).Thumbprint == renewed),
-            "the renewed certificate was not served: " + gateway.Output);
+        Assert.True(await Eventually.HoldsAsync(() => ServesAsync(httpsPort, renewed)), "the renewed certificate was not served: " + gateway.Output);
+        Assert.Equal(renewed, (await HandshakeAsync(httpsPort, SslProtocols.Tls13)).Thumbprint);
     }
 }
