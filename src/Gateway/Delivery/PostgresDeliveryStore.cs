@@ -9,7 +9,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// and an expired lease is taken over. The tables are created or migrated at start under an advisory
 /// lock, so replicas starting together do not race.
 /// </summary>
-internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDeliveryStore, IAsyncDisposable
+internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDeliveryStore
 {
     private static readonly string[] Schema =
     [
@@ -42,5 +42,9 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDe
     protected override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         connection.BeginTransactionAsync(cancellationToken);
 
-    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await dataSource.DisposeAsync();
+    }
 }

@@ -7,7 +7,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// same); the two differ only in their tables' DDL and in how a claim locks. Written here because no
 /// served library keeps per-key order correctly (docs/decisions/0002-store-and-forward.md).
 /// </summary>
-internal abstract class SqlDeliveryStore : IDeliveryStore
+internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
 {
     private const string Columns = "id, idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, state, attempts, next_attempt_at, last_error, trace_parent";
 
@@ -232,17 +232,91 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
 
     public async Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, DateTimeOffset since, string conversationId, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenReadAsync(cancellationToken);
-        await using var command = Command(connection, null,
-            "SELECT k.status, k.delivery_id, " +
-            $"(SELECT state FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking} ORDER BY (CASE WHEN state = 'dead' THEN 0 ELSE 1 END) LIMIT 1) " +
-            "FROM (SELECT 1 AS one) o LEFT JOIN ocp_accepted_keys k ON k.idempotency_key = @k AND k.accepted_at >= @since",
-            ("k", key), ("since", Ms(since)), ("c", conversationId));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        (int, long?)? earlier = reader.IsDBNull(0) ? null : (reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
-        var blocking = reader.IsDBNull(2) ? null : reader.GetString(2) == DeliveryStates.Dead ? DeliveryStates.Dead : DeliveryStates.Pending;
-        return (earlier, blocking);
+        // Every live event asks this: a kept connection with the statement prepared once (parsing and
+        // planning it per event was most of the store's CPU per event in bench/profile.sh).
+        if (!_lookups.TryTake(out var session))
+        {
+            session = await LookupSession.OpenAsync(await OpenReadAsync(cancellationToken), cancellationToken);
+        }
+
+        var healthy = false;
+        try
+        {
+            var result = await session.RunAsync(key, Ms(since), conversationId, cancellationToken);
+            healthy = true;
+            return result;
+        }
+        finally
+        {
+            if (healthy && _lookups.Count < MaxIdleLookups)
+            {
+                _lookups.Add(session);
+            }
+            else
+            {
+                await session.DisposeAsync();
+            }
+        }
+    }
+
+    private const int MaxIdleLookups = 16;
+    private readonly System.Collections.Concurrent.ConcurrentBag<LookupSession> _lookups = [];
+
+    /// <summary>Closes the kept lookup connections.</summary>
+    public virtual async ValueTask DisposeAsync()
+    {
+        while (_lookups.TryTake(out var session))
+        {
+            await session.DisposeAsync();
+        }
+    }
+
+    /// <summary>One open connection with the live lookup prepared on it; used by one request at a time.</summary>
+    private sealed class LookupSession : IAsyncDisposable
+    {
+        private readonly DbConnection _connection;
+        private readonly DbCommand _command;
+        private readonly DbParameter _key;
+        private readonly DbParameter _since;
+        private readonly DbParameter _conversation;
+
+        private LookupSession(DbConnection connection)
+        {
+            _connection = connection;
+            _command = Command(connection, null,
+                "SELECT k.status, k.delivery_id, " +
+                $"(SELECT state FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking} ORDER BY (CASE WHEN state = 'dead' THEN 0 ELSE 1 END) LIMIT 1) " +
+                "FROM (SELECT 1 AS one) o LEFT JOIN ocp_accepted_keys k ON k.idempotency_key = @k AND k.accepted_at >= @since",
+                ("k", string.Empty), ("since", 0L), ("c", string.Empty));
+            _key = _command.Parameters[0];
+            _since = _command.Parameters[1];
+            _conversation = _command.Parameters[2];
+        }
+
+        public static async Task<LookupSession> OpenAsync(DbConnection connection, CancellationToken cancellationToken)
+        {
+            var session = new LookupSession(connection);
+            await session._command.PrepareAsync(cancellationToken);
+            return session;
+        }
+
+        public async Task<((int Status, long? Id)? Earlier, string? Blocking)> RunAsync(string key, long since, string conversationId, CancellationToken cancellationToken)
+        {
+            _key.Value = key;
+            _since.Value = since;
+            _conversation.Value = conversationId;
+            await using var reader = await _command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            (int, long?)? earlier = reader.IsDBNull(0) ? null : (reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
+            var blocking = reader.IsDBNull(2) ? null : reader.GetString(2) == DeliveryStates.Dead ? DeliveryStates.Dead : DeliveryStates.Pending;
+            return (earlier, blocking);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _command.DisposeAsync();
+            await _connection.DisposeAsync();
+        }
     }
 
     /// <summary>A connection for a read on the live path: without the writers' per-connection settings.</summary>
@@ -273,11 +347,17 @@ internal abstract class SqlDeliveryStore : IDeliveryStore
         }
 
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        // One statement, prepared once, run per key.
+        await using var insert = Command(connection, transaction,
+            "INSERT INTO ocp_accepted_keys (idempotency_key, status, delivery_id, accepted_at) VALUES (@k, @s, NULL, @at) ON CONFLICT (idempotency_key) DO NOTHING",
+            ("k", string.Empty), ("s", 0), ("at", 0L));
+        await insert.PrepareAsync(cancellationToken);
         foreach (var (key, status, at) in keys)
         {
-            await ExecuteAsync(connection, transaction,
-                "INSERT INTO ocp_accepted_keys (idempotency_key, status, delivery_id, accepted_at) VALUES (@k, @s, NULL, @at) ON CONFLICT (idempotency_key) DO NOTHING",
-                cancellationToken, ("k", key), ("s", status), ("at", Ms(at)));
+            insert.Parameters[0].Value = key;
+            insert.Parameters[1].Value = status;
+            insert.Parameters[2].Value = Ms(at);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
