@@ -2,6 +2,7 @@
 # Where the gateway's cost per event goes (issue #12): the same published gateway with one feature
 # switched off at a time (by configuration only), bare YARP beside it, in interleaved wrk rounds.
 #   bash bench/ablation.sh                 # 3 rounds of 10 s per variant
+#   SET=runtime bash bench/ablation.sh     # server GC, TieredPGO off, non-concurrent GC instead
 # Servers on core 0, wrk on core 1; every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +29,13 @@ declare -A variant=(
   [no-token]="ReverseProxy__Clusters__ocp__Metadata__TokenClient="
   [no-valid]="ReverseProxy__Routes__talkdesk-events__Metadata__TalkdeskActions=false"
   [none]="Gateway__InboundAuth__talkdesk__Type=None ReverseProxy__Clusters__ocp__Metadata__TokenClient= ReverseProxy__Routes__talkdesk-events__Metadata__TalkdeskActions=false"
+  [server-gc]="DOTNET_gcServer=1"
+  [no-pgo]="DOTNET_TieredPGO=0"
+  [gc-nonconcurrent]="DOTNET_gcConcurrent=0"
 )
 names=(full no-auth no-token no-valid none)
+# SET=runtime: the runtime settings instead of the features (docs/decisions/0003-runtime-settings.md).
+[ "${SET:-features}" = runtime ] && names=(full server-gc no-pgo gc-nonconcurrent)
 declare -A url=([bare]="http://127.0.0.1:$BARE/talkdesk/events")
 port=18110
 for name in "${names[@]}"; do
@@ -48,7 +54,7 @@ for target in "${targets[@]}"; do
     sleep 0.2
   done
   [ "$code" = 200 ] || { echo "$target answers $code"; cat "$work/$target.log" 2>/dev/null; exit 1; }
-  taskset -c 1 wrk -t1 -c32 -d5s -s "$work/post.lua" "${url[$target]}" >/dev/null
+  taskset -c 1 wrk -t1 -c32 -d"${WARMUP:-10}s" -s "$work/post.lua" "${url[$target]}" >/dev/null
 done
 printf '%-9s %s\n' target "rps per round"
 for round in $(seq 1 "$ROUNDS"); do
