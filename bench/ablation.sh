@@ -11,10 +11,7 @@ source bench/common.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 UPSTREAM=18101 BARE=18102 API_KEY=bench-inbound-key-0001
-work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+start_work
 dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null
 dotnet publish bench/BareYarp/BareYarp.csproj -c Release -o "$work/bare" >/dev/null
 write_upstream_conf
@@ -47,13 +44,7 @@ for name in "${names[@]}"; do
 done
 targets=("${names[@]}" bare)
 for target in "${targets[@]}"; do
-  for _ in $(seq 1 100); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "${url[$target]}" -H 'Content-Type: application/json' \
-      -H "X-API-Key: $API_KEY" --data-binary @bench/message_created_500b.json || true)
-    [ "$code" = 200 ] && break
-    sleep 0.2
-  done
-  [ "$code" = 200 ] || { echo "$target answers $code"; cat "$work/$target.log" 2>/dev/null; exit 1; }
+  wait_for_200 "${url[$target]}" "$work/$target.log"
   taskset -c 1 wrk -t1 -c32 -d"${WARMUP:-10}s" -s "$work/post.lua" "${url[$target]}" >/dev/null
 done
 printf '%-9s %s\n' target "rps per round"

@@ -10,20 +10,18 @@ cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
 source bench/common.sh
 UPSTREAM=18121 GATEWAY=18124 API_KEY=bench-inbound-key-0001
-work=$(mktemp -d); pids=()
+start_work
 counters=$(command -v dotnet-counters || true)
 if [ -z "$counters" ]; then
   dotnet tool install --tool-path "$work/tools" dotnet-counters >/dev/null
   counters="$work/tools/dotnet-counters"
 fi
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
 dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null
 write_upstream_conf; write_post_lua; gateway_env
 taskset -c 0 nginx -c "$work/upstream.conf" & pids+=($!)
 (cd "$work/gateway" && exec env DOTNET_TC_CallCountingDelayMs=0 DOTNET_gcServer=0 "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY" Gateway__Delivery__Mode="${MODE:-Direct}" ConnectionStrings__Delivery="Data Source=$work/d.db" taskset -c 0 dotnet OcpTalkdesk.Gateway.dll) > "$work/gw.log" 2>&1 & gpid=$!; pids+=($gpid)
-for _ in $(seq 1 100); do curl -s -o /dev/null -X POST "http://127.0.0.1:$GATEWAY/talkdesk/events" -H 'Content-Type: application/json' -H "X-API-Key: $API_KEY" --data-binary @bench/message_created_500b.json && break; sleep 0.2; done
 url="http://127.0.0.1:$GATEWAY/talkdesk/events"
+wait_for_200 "$url" "$work/gw.log"
 taskset -c 1 wrk -t1 -c32 -d10s -s "$work/post.lua" "$url" >/dev/null
 taskset -c 1 wrk -t1 -c32 -d25s -s "$work/post.lua" "$url" > "$work/wrk.txt" &
 wpid=$!

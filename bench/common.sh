@@ -60,3 +60,23 @@ start_bare_yarp() {
     --ReverseProxy:Clusters:up:Destinations:d:Address="http://127.0.0.1:$UPSTREAM") > "$work/bare.log" 2>&1 &
   pids+=($!)
 }
+
+# A temp folder in $work, and every process whose PID is added to $pids stopped (then the folder
+# removed) when the script exits.
+start_work() {
+  work=$(mktemp -d)
+  pids=()
+  trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+}
+
+# Waits (up to 20 s) until $1 forwards a sample event with 200; otherwise prints $2 (a log file) and fails.
+wait_for_200() {
+  local code=""
+  for _ in $(seq 1 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$1" -H 'Content-Type: application/json' \
+      -H "X-API-Key: $API_KEY" --data-binary @bench/message_created_500b.json || true)
+    [ "$code" = 200 ] && return 0
+    sleep 0.2
+  done
+  echo "$1 does not answer 200 (got $code)"; cat "$2" 2>/dev/null; return 1
+}

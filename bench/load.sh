@@ -28,14 +28,7 @@ for tool in wrk nginx taskset curl; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk nginx util-linux curl >/dev/null; break; }
 done
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+start_work
 
 echo "== building (Release)"
 dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null
@@ -93,13 +86,7 @@ targets=(gateway gw-sf bare nginx)
 [ "${TRACING:-0}" = 1 ] && targets+=(gw-trace)
 
 for target in "${targets[@]}"; do
-  for _ in $(seq 1 100); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "${url[$target]}" -H 'Content-Type: application/json' \
-      -H "X-API-Key: $API_KEY" --data-binary @bench/message_created_500b.json || true)
-    [ "$code" = 200 ] && break
-    sleep 0.2
-  done
-  [ "$code" = 200 ] || { echo "$target does not answer 200 (got $code)"; cat "$work/gateway.log"; exit 1; }
+  wait_for_200 "${url[$target]}" "$work/gateway.log"
 done
 
 # Prints "rps p50_ms p99_ms non2xx" for one wrk run against a target.

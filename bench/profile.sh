@@ -13,10 +13,7 @@ source bench/common.sh
 DURATION=${DURATION:-20}
 MODE=${MODE:-Direct}
 UPSTREAM=18091 GATEWAY=18094 API_KEY=bench-inbound-key-0001
-work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+start_work
 dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null
 write_upstream_conf
 write_post_lua
@@ -25,12 +22,8 @@ taskset -c 0 nginx -c "$work/upstream.conf" & pids+=($!)
 (cd "$work/gateway" && exec env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0 DOTNET_TC_CallCountingDelayMs=0 DOTNET_gcServer=0 \
   "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY" Gateway__Delivery__Mode="$MODE" ConnectionStrings__Delivery="Data Source=$work/deliveries.db" \
   taskset -c 0 dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid)
-for _ in $(seq 1 100); do
-  curl -s -o /dev/null -X POST "http://127.0.0.1:$GATEWAY/talkdesk/events" -H 'Content-Type: application/json' \
-    -H "X-API-Key: $API_KEY" --data-binary @bench/message_created_500b.json && break
-  sleep 0.2
-done
 url="http://127.0.0.1:$GATEWAY/talkdesk/events"
+wait_for_200 "$url" "$work/gateway.log"
 taskset -c 1 wrk -t1 -c32 -d10s -s "$work/post.lua" "$url" >/dev/null   # warm-up
 taskset -c 1 wrk -t1 -c32 -d"$((DURATION + 2))s" -s "$work/post.lua" "$url" > "$work/wrk.txt" &
 wrk_pid=$!

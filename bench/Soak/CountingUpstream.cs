@@ -10,9 +10,7 @@ namespace OcpTalkdesk.Bench.Soak;
 /// </summary>
 internal sealed class CountingUpstream : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-
-    private CountingUpstream(WebApplication app) => _app = app;
+    private WebApplication _app = null!;
 
     public string Address => _app.Urls.First();
 
@@ -23,14 +21,8 @@ internal sealed class CountingUpstream : IAsyncDisposable
 
     public static async Task<CountingUpstream> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        var upstream = new CountingUpstream(app);
-        app.MapPost("/token", () => Results.Json(new { access_token = "soak-" + Guid.NewGuid().ToString("N"), token_type = "Bearer", expires_in = 60 }));
-        app.MapPost("/ocp", (Delegate)upstream.ReceiveAsync);
-        await app.StartAsync();
+        var upstream = new CountingUpstream();
+        upstream._app = await StandInServer.StartAsync(60, upstream.ReceiveAsync);
         return upstream;
     }
 

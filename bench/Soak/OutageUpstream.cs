@@ -10,10 +10,8 @@ namespace OcpTalkdesk.Bench.Soak;
 /// </summary>
 internal sealed class OutageUpstream : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private WebApplication _app = null!;
     private long _order;
-
-    private OutageUpstream(WebApplication app) => _app = app;
 
     public string Address => _app.Urls.First();
 
@@ -24,14 +22,8 @@ internal sealed class OutageUpstream : IAsyncDisposable
 
     public static async Task<OutageUpstream> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        var upstream = new OutageUpstream(app);
-        app.MapPost("/token", () => Results.Json(new { access_token = "soak-" + Guid.NewGuid().ToString("N"), token_type = "Bearer", expires_in = 600 }));
-        app.MapPost("/ocp", (Delegate)upstream.ReceiveAsync);
-        await app.StartAsync();
+        var upstream = new OutageUpstream();
+        upstream._app = await StandInServer.StartAsync(600, upstream.ReceiveAsync);
         return upstream;
     }
 

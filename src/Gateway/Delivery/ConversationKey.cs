@@ -8,12 +8,15 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// </summary>
 internal static class ConversationKey
 {
-    public static string Of(ReadOnlySpan<byte> body, string idempotencyKey)
+    public static string Of(ReadOnlySpan<byte> body, string idempotencyKey) => Find(body) ?? "event:" + idempotencyKey;
+
+    /// <summary>The event's <c>conversation_id</c>, or null when it has none.</summary>
+    public static string? Find(ReadOnlySpan<byte> body)
     {
         var reader = new Utf8JsonReader(body);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
-            return "event:" + idempotencyKey;
+            return null;
         }
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -28,6 +31,6 @@ internal static class ConversationKey
             reader.Skip();
         }
 
-        return "event:" + idempotencyKey;
+        return null;
     }
 }

@@ -9,12 +9,6 @@ internal interface IDeliveryStore
     /// <summary>Creates or migrates the tables; a store that cannot be opened throws.</summary>
     Task InitializeAsync(CancellationToken cancellationToken);
 
-    /// <summary>
-    /// Whether the conversation has events the store still holds: null (none), <see cref="DeliveryStates.Pending"/>
-    /// (pending or leased ones) or <see cref="DeliveryStates.Dead"/> (a dead-lettered one).
-    /// </summary>
-    Task<string?> BlockingStateAsync(string conversationId, CancellationToken cancellationToken);
-
     /// <summary>Commits the event (and its key) durably in <paramref name="state"/>; returns its id.</summary>
     Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken);
 
@@ -39,13 +33,11 @@ internal interface IDeliveryStore
     Task<IReadOnlyList<long>> ExpiredAsync(DateTimeOffset deadline, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The live step's one read per event: the key's earlier answer (when accepted after <paramref name="since"/>)
-    /// and the conversation's blocking state (as <see cref="BlockingStateAsync"/>), in one round trip.
+    /// The live step's one read per event: the key's earlier answer (status and event id, when accepted after
+    /// <paramref name="since"/>) and whether the conversation has events the store still holds: null (none),
+    /// <see cref="DeliveryStates.Pending"/> (pending or leased ones) or <see cref="DeliveryStates.Dead"/>.
     /// </summary>
     Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, DateTimeOffset since, string conversationId, CancellationToken cancellationToken);
-
-    /// <summary>The key's earlier answer (status and event id) when it was accepted after <paramref name="since"/>.</summary>
-    Task<(int Status, long? Id)?> FindKeyAsync(string key, DateTimeOffset since, CancellationToken cancellationToken);
 
     /// <summary>Remembers keys of events OCP® took directly (written in batches, off the response path).</summary>
     Task RecordKeysAsync(IReadOnlyList<(string Key, int Status, DateTimeOffset At)> keys, CancellationToken cancellationToken);

@@ -98,20 +98,6 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
         await transaction.CommitAsync(cancellationToken);
     }
 
-    public async Task<string?> BlockingStateAsync(string conversationId, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
-            $"SELECT state FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking} ORDER BY (CASE WHEN state = 'dead' THEN 0 ELSE 1 END) LIMIT 1",
-            ("c", conversationId));
-        return await command.ExecuteScalarAsync(cancellationToken) switch
-        {
-            null => null,
-            string state when state == DeliveryStates.Dead => DeliveryStates.Dead,
-            _ => DeliveryStates.Pending,
-        };
-    }
-
     public async Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken)
     {
         using var turn = await EnterWriteAsync(cancellationToken);
@@ -321,20 +307,6 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
 
     /// <summary>A connection for a read on the live path: without the writers' per-connection settings.</summary>
     protected virtual Task<DbConnection> OpenReadAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
-
-    public async Task<(int Status, long? Id)?> FindKeyAsync(string key, DateTimeOffset since, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
-            "SELECT status, delivery_id FROM ocp_accepted_keys WHERE idempotency_key = @k AND accepted_at >= @since", ("k", key), ("since", Ms(since)));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
-
-        return (reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
-    }
 
     public async Task RecordKeysAsync(IReadOnlyList<(string Key, int Status, DateTimeOffset At)> keys, CancellationToken cancellationToken)
     {

@@ -26,10 +26,10 @@ internal sealed class InboundPolicyEvaluator(IAuthorizationService authorization
 
     public override Task<AuthenticateResult> AuthenticateAsync(AuthorizationPolicy policy, HttpContext context)
     {
-        if (ApiKeyOnly(policy) is { } scheme
-            && context.Request.Headers.TryGetValue(apiKeys.Get(scheme).HeaderName, out var values)
+        if (ApiKeyOnly(policy) is { } scheme && apiKeys.Get(scheme) is var keys
+            && context.Request.Headers.TryGetValue(keys.HeaderName, out var values)
             && values.Count == 1 && values[0] is { Length: > 0 } presented
-            && SecretHash.MatchesAny(presented, apiKeys.Get(scheme).KeyHashes))
+            && SecretHash.MatchesAny(presented, keys.KeyHashes))
         {
             var accepted = _accepted.GetOrAdd(scheme, static name => Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(
                 new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], name)), name))));

@@ -97,7 +97,7 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
             activity.SetTag(GatewayTracing.EventType, verdict.Schema?.EventType ?? UnknownEventType);
             activity.SetTag(GatewayTracing.Outcome, verdict.Kind == VerdictKind.Valid ? "valid" : "rejected");
             // On the request's span too: the conversation is what an operator looks for.
-            activity.Parent?.SetTag(GatewayTracing.ConversationId, Delivery.ConversationKey.Of(body.Memory.Span, "none"));
+            activity.Parent?.SetTag(GatewayTracing.ConversationId, Delivery.ConversationKey.Find(body.Memory.Span));
         }
 
         if (verdict.Schema is { } schema && context.Features.Get<RequestTelemetry>() is { } telemetry)
