@@ -4,6 +4,7 @@ using OcpTalkdesk.Gateway.Delivery;
 using OcpTalkdesk.Gateway.Health;
 using OcpTalkdesk.Gateway.InboundAuth;
 using OcpTalkdesk.Gateway.Metrics;
+using OcpTalkdesk.Gateway.Outcomes;
 using OcpTalkdesk.Gateway.Problems;
 using OcpTalkdesk.Gateway.Proxy;
 using OcpTalkdesk.Gateway.Sandbox;
@@ -60,8 +61,9 @@ return await StartupFailure.GuardAsync(async () =>
     await app.CheckConfigurationAsync();
 
     app.UseGatewayProblems();
-    app.UseInboundAuth();
     app.UseExecutionTimeouts();
+    app.UseCallOutcomes();
+    app.UseInboundAuth();
     app.MapGatewayMetrics();
     app.MapGatewayHealth();
     app.MapDeliveryAdmin();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using OcpTalkdesk.Gateway.Metrics;
+using OcpTalkdesk.Gateway.Outcomes;
 using OcpTalkdesk.Gateway.Problems;
 using OcpTalkdesk.Gateway.Validation;
 
@@ -121,7 +122,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         catch (Exception ex) when (IsStoreFailure(ex))
         {
             StoreFailed("park", ex);
-            context.Features.Get<RequestTelemetry>()?.Set(Outcome.StoreUnavailable);
+            context.Features.Get<CallOutcome>()?.Decide(Outcome.StoreUnavailable);
             await problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.DeliveryStoreUnavailable,
                 "Event could be neither delivered nor kept",
                 $"OCP® did not take the event ({reason}) and the delivery store failed; it was not kept. Send it again.");
@@ -129,15 +130,15 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         }
 
         metrics.Parked(validated.Schema.EventType);
-        context.Features.Get<RequestTelemetry>()?.Set(Outcome.Queued);
-        System.Diagnostics.Activity.Current?.SetTag(Tracing.GatewayTracing.DeliveryId, id);
+        context.Features.Get<CallOutcome>()?.Decide(Outcome.Queued);
+        Tracing.GatewayTracing.RequestSpan(context)?.SetTag(Tracing.GatewayTracing.DeliveryId, id);
         DeliveryLog.Parked(logger, id, reason, ProblemResponder.CorrelationId(context));
         await WriteJsonAsync(context, StatusCodes.Status202Accepted, "queued", id);
     }
 
     private static Task AnswerDuplicateAsync(HttpContext context, int status, long? id)
     {
-        context.Features.Get<RequestTelemetry>()?.Set(Outcome.Duplicate);
+        context.Features.Get<CallOutcome>()?.Decide(Outcome.Duplicate);
         return WriteJsonAsync(context, status, id is null ? "delivered" : "queued", id);
     }
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using OcpTalkdesk.Gateway.Metrics;
+using OcpTalkdesk.Gateway.Outcomes;
 using OcpTalkdesk.Gateway.Problems;
 using Yarp.ReverseProxy.Model;
 
@@ -34,7 +35,8 @@ internal sealed class InboundAuthResultHandler(ProblemResponder problems, Gatewa
         var forbidden = authorizeResult.Forbidden;
         var reason = forbidden ? "forbidden" : HasCredentials(context, routeConfig?.AuthorizationPolicy) ? "invalid" : "missing";
         InboundAuthLog.Refused(logger, route, reason);
-        metrics.InboundRejected(route, reason, forbidden ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized);
+        metrics.InboundRejected(route, reason);
+        context.Features.Get<CallOutcome>()?.Decide(Outcome.Unauthorized);
 
         foreach (var scheme in policy.AuthenticationSchemes)
         {

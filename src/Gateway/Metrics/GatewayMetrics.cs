@@ -1,3 +1,4 @@
+using OcpTalkdesk.Gateway.Outcomes;
 using Prometheus;
 
 namespace OcpTalkdesk.Gateway.Metrics;
@@ -94,11 +95,7 @@ public sealed class GatewayMetrics
         _tokenExpiry.WithLabels([tokenClient]).Publish();
     }
 
-    internal void InboundRejected(string route, string reason, int status)
-    {
-        _inboundRejections.WithLabels([route, reason]).Inc();
-        _requests.WithLabels([route, MetricLabels.UnknownEventType, MetricLabels.Of(Outcome.Unauthorized), MetricLabels.StatusCode(status)]).Inc();
-    }
+    internal void InboundRejected(string route, string reason) => _inboundRejections.WithLabels([route, reason]).Inc();
 
     internal void TokenRequested(string tokenClient, bool success) =>
         _tokenRequests.WithLabels([tokenClient, success ? "success" : "failure"]).Inc();

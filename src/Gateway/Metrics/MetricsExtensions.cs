@@ -25,13 +25,6 @@ public static class MetricsExtensions
         return app;
     }
 
-    /// <summary>Counts and times each proxied call; the first step of the proxy pipeline.</summary>
-    public static IReverseProxyApplicationBuilder UseRequestMetrics(this IReverseProxyApplicationBuilder proxy)
-    {
-        proxy.UseMiddleware<RequestMetricsMiddleware>();
-        return proxy;
-    }
-
     /// <summary>Times the forward itself; the last step of the proxy pipeline.</summary>
     public static IReverseProxyApplicationBuilder UseUpstreamTiming(this IReverseProxyApplicationBuilder proxy)
     {

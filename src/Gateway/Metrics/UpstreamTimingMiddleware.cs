@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http.Timeouts;
+using OcpTalkdesk.Gateway.Outcomes;
 
 namespace OcpTalkdesk.Gateway.Metrics;
 
@@ -10,14 +11,14 @@ internal sealed class UpstreamTimingMiddleware(RequestDelegate next, GatewayMetr
     {
         var started = Stopwatch.GetTimestamp();
         await next(context);
-        var telemetry = context.Features.Get<RequestTelemetry>();
+        var call = context.Features.Get<CallOutcome>();
         // A transform that answered itself (no token) never reached OCP®, and a call cut by the
         // execution timeout has no upstream status (YARP reports its own, yarp#2662).
-        if ((telemetry is null || telemetry.Outcome is null)
+        if ((call is null || call.Decided is null)
             && context.Features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken.IsCancellationRequested != true)
         {
             metrics.UpstreamCompleted(context.GetReverseProxyFeature().Route.Config.RouteId,
-                telemetry?.EventType ?? MetricLabels.UnknownEventType, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                call?.EventType ?? MetricLabels.UnknownEventType, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OcpTalkdesk.Gateway.Delivery;
 using OcpTalkdesk.Gateway.Metrics;
-using OcpTalkdesk.Gateway.Timeouts;
 using OcpTalkdesk.Gateway.Validation;
 
 namespace OcpTalkdesk.Gateway.Proxy;
@@ -28,9 +27,6 @@ public static class ProxyExtensions
     {
         app.MapReverseProxy(proxy =>
         {
-            proxy.UseRequestMetrics();
-            proxy.UseExecutionTimeoutAnswers();
-            proxy.UseMiddleware<UpstreamErrorMiddleware>();
             proxy.UseEventValidation();
             proxy.UseDelivery();
             proxy.UseSessionAffinity();

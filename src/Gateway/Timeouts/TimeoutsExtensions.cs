@@ -34,17 +34,13 @@ public static class TimeoutsExtensions
     /// <summary>How much longer than the execution timeout a graceful shutdown may take.</summary>
     public static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(5);
 
-    /// <summary>Starts the clock on every request (after routing, so per-route timeouts apply).</summary>
+    /// <summary>
+    /// Starts the clock on every request (after routing, so per-route timeouts apply, and before inbound
+    /// auth, so the execution timeout covers the whole call); the outcome step answers its expiry.
+    /// </summary>
     public static WebApplication UseExecutionTimeouts(this WebApplication app)
     {
         app.UseRequestTimeouts();
         return app;
-    }
-
-    /// <summary>Answers an expired timeout on a proxied call with 504 problem+json.</summary>
-    public static IReverseProxyApplicationBuilder UseExecutionTimeoutAnswers(this IReverseProxyApplicationBuilder proxy)
-    {
-        proxy.UseMiddleware<ExecutionTimeoutMiddleware>();
-        return proxy;
     }
 }

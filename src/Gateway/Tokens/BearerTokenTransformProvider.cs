@@ -1,6 +1,6 @@
 using Microsoft.Net.Http.Headers;
 using OcpTalkdesk.Gateway.Delivery;
-using OcpTalkdesk.Gateway.Metrics;
+using OcpTalkdesk.Gateway.Outcomes;
 using OcpTalkdesk.Gateway.Problems;
 using OcpTalkdesk.Gateway.Validation;
 using Yarp.ReverseProxy.Transforms;
@@ -52,7 +52,7 @@ internal sealed class BearerTokenTransformProvider(TokenCache cache, ProblemResp
             catch (TokenUnavailableException ex)
             {
                 TokenLog.TokenUnavailable(logger, routeId, client, ex.Error, ProblemResponder.CorrelationId(transform.HttpContext));
-                transform.HttpContext.Features.Get<RequestTelemetry>()?.Set(Outcome.TokenUnavailable);
+                transform.HttpContext.Features.Get<CallOutcome>()?.Decide(Outcome.TokenUnavailable);
                 if (transform.HttpContext.Features.Get<ForwardAttempt>() is { } attempt)
                 {
                     // Store-and-forward decides (park, or retry later); a non-200 status stops the forward.

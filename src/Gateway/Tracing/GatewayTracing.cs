@@ -41,4 +41,11 @@ public static class GatewayTracing
     public const string Status = "http.response.status_code";
 
     internal static readonly ActivitySource Source = new(SourceName);
+
+    /// <summary>
+    /// The call's request span (ASP.NET Core's), which carries the call's attributes whichever step knows
+    /// them (inside YARP's pipeline <see cref="Activity.Current"/> is YARP's forwarder span); null when off.
+    /// </summary>
+    internal static Activity? RequestSpan(HttpContext context) =>
+        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } activity ? activity : null;
 }

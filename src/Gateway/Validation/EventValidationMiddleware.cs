@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using OcpTalkdesk.Gateway.Metrics;
+using OcpTalkdesk.Gateway.Outcomes;
 using OcpTalkdesk.Gateway.Problems;
 using OcpTalkdesk.Gateway.Tracing;
 
@@ -97,12 +98,12 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
             activity.SetTag(GatewayTracing.EventType, verdict.Schema?.EventType ?? UnknownEventType);
             activity.SetTag(GatewayTracing.Outcome, verdict.Kind == VerdictKind.Valid ? "valid" : "rejected");
             // On the request's span too: the conversation is what an operator looks for.
-            activity.Parent?.SetTag(GatewayTracing.ConversationId, Delivery.ConversationKey.Find(body.Memory.Span));
+            GatewayTracing.RequestSpan(context)?.SetTag(GatewayTracing.ConversationId, Delivery.ConversationKey.Find(body.Memory.Span));
         }
 
-        if (verdict.Schema is { } schema && context.Features.Get<RequestTelemetry>() is { } telemetry)
+        if (verdict.Schema is { } schema && context.Features.Get<CallOutcome>() is { } call)
         {
-            telemetry.EventType = schema.EventType;
+            call.EventType = schema.EventType;
         }
 
         switch (verdict.Kind)
@@ -160,7 +161,7 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
     private Task RejectAsync(HttpContext context, string routeId, Outcome outcome, int status, string type, string title, string detail,
         string eventType, string? extensionName = null, object? extensionValue = null, string? secondName = null, object? secondValue = null)
     {
-        context.Features.Get<RequestTelemetry>()?.Set(outcome);
+        context.Features.Get<CallOutcome>()?.Decide(outcome);
         ValidationLog.EventRejected(logger, routeId, status, type, eventType, ProblemResponder.CorrelationId(context));
         return problems.WriteAsync(context, status, type, title, detail, extensionName, extensionValue, secondName, secondValue);
     }

@@ -37,6 +37,8 @@ public sealed partial class MetricsEndpointTests
         await client.PostAsync(GatewayHost.EventsPath, Samples.Json("not json"));
         var timedOut = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(Samples.Bytes("conversation_started")));
         var failed = await client.PostAsync("/talkdesk/broken", Samples.Json(Samples.Bytes("conversation_ended")));
+        var refused = await host.CreateAnonymousClient().PostAsync(GatewayHost.EventsPath, Samples.Json(Samples.Bytes("message_created")));
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
         Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
 
@@ -46,6 +48,9 @@ public sealed partial class MetricsEndpointTests
         Assert.Equal(1, Sample(text, "ocp_gateway_requests_total", "message_created", "rejected_schema", "400"));
         Assert.Equal(2, Sample(text, "ocp_gateway_requests_total", "unknown", "rejected_malformed", "400"));
         Assert.Equal(1, Sample(text, "ocp_gateway_requests_total", "conversation_started", "timeout", "504"));
+        // A refused caller is counted once, by the same step as every other call, before its body is read.
+        Assert.Equal(1, Sample(text, "ocp_gateway_requests_total", "unknown", "unauthorized", "401"));
+        Assert.Equal(1, Value(text, """ocp_gateway_inbound_auth_rejections_total{route="talkdesk-events",reason="missing"}"""));
         Assert.Equal(1, Value(text, """ocp_gateway_requests_total{route="broken",event_type="conversation_ended",outcome="upstream_error",status_code="502"}"""));
         Assert.Equal(1, Value(text, """ocp_gateway_schema_rejections_total{route="talkdesk-events",event_type="message_created",keyword="required"}"""));
         Assert.Equal(2, Value(text, """ocp_gateway_request_duration_seconds_count{route="talkdesk-events",event_type="message_created",outcome="forwarded"}"""));

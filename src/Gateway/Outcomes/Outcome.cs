@@ -1,4 +1,4 @@
-namespace OcpTalkdesk.Gateway.Metrics;
+namespace OcpTalkdesk.Gateway.Outcomes;
 
 /// <summary>How the gateway dealt with one call: the <c>outcome</c> label.</summary>
 public enum Outcome
@@ -32,4 +32,7 @@ public enum Outcome
 
     /// <summary>503: store-and-forward could neither deliver nor keep the event.</summary>
     StoreUnavailable,
+
+    /// <summary>500: the gateway itself failed (an exception no step handled); the exception handler answered.</summary>
+    GatewayError,
 }

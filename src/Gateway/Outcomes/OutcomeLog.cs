@@ -1,13 +1,16 @@
 using Yarp.ReverseProxy.Forwarder;
 
-namespace OcpTalkdesk.Gateway.Proxy;
+namespace OcpTalkdesk.Gateway.Outcomes;
 
-/// <summary>Log messages of the forwarding step: one line with the cause, the exception only at Debug.</summary>
-internal static partial class ProxyLog
+/// <summary>Log messages of the outcome step: one line with the cause, the exception only at Debug.</summary>
+internal static partial class OutcomeLog
 {
     [LoggerMessage(2001, LogLevel.Warning, "Forwarding on route {RouteId} failed: {Error} ({Cause}); answered {Status} (traceId {TraceId})")]
     public static partial void ForwardFailed(ILogger logger, string routeId, ForwarderError error, string cause, int status, string traceId);
 
     [LoggerMessage(2002, LogLevel.Debug, "Forwarding on route {RouteId} failed (traceId {TraceId})")]
     public static partial void ForwardFailedDetail(ILogger logger, string routeId, string traceId, Exception exception);
+
+    [LoggerMessage(4001, LogLevel.Warning, "Execution timeout on route {RouteId}; answered 504 (traceId {TraceId})")]
+    public static partial void TimedOut(ILogger logger, string routeId, string traceId);
 }
