@@ -2,7 +2,6 @@ using System.Security.Claims;
 using idunno.Authentication.Basic;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -89,7 +88,11 @@ public static class InboundAuthExtensions
         }
 
         services.TryAddSingleton(new ApiKeySchemes(names.Where(n => section.GetSection(n)["Type"] == InboundAuthTypes.ApiKey).Select(InboundAuthTypes.SchemeOf)));
-        services.Replace(ServiceDescriptor.Singleton<IPolicyEvaluator, InboundPolicyEvaluator>());
+        services.TryAddSingleton<ApiKeyShortcut>();
+        // A call the shortcut accepted skips the authorization middleware, which is what EndpointMiddleware's
+        // check for "authorization metadata but no authorization middleware" looks for; every other call
+        // still runs it (UseInboundAuth), and the tests refuse each kind of wrong credential end to end.
+        services.Configure<RouteOptions>(o => o.SuppressCheckForUnhandledSecurityMetadata = true);
 
         services.Configure<ForwardedHeadersOptions>(o =>
         {
@@ -105,12 +108,23 @@ public static class InboundAuthExtensions
         return builder;
     }
 
-    /// <summary>Forwarded headers from trusted proxies, then authentication and authorization.</summary>
+    /// <summary>
+    /// Forwarded headers from trusted proxies, then authentication and authorization — except for a call
+    /// with an accepted key on a plain API-key route, which <see cref="ApiKeyShortcut"/> checks in one step.
+    /// </summary>
     public static WebApplication UseInboundAuth(this WebApplication app)
     {
         app.UseForwardedHeaders();
+        // The shortcut jumps over the two framework middleware to what follows them. Not UseWhen: a branch
+        // would hide UseAuthentication/UseAuthorization from WebApplication, which would then add both a
+        // second time at the front of the pipeline (before forwarded headers). The pipeline is composed
+        // from the last step back, so afterAuth is set before any request arrives.
+        var shortcut = app.Services.GetRequiredService<ApiKeyShortcut>();
+        RequestDelegate? afterAuth = null;
+        app.Use(next => context => shortcut.TryAccept(context) ? afterAuth!(context) : next(context));
         app.UseAuthentication();
         app.UseAuthorization();
+        app.Use(next => afterAuth = next);
         return app;
     }
 

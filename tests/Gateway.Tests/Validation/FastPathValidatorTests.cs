@@ -9,7 +9,7 @@ namespace OcpTalkdesk.Gateway.Tests.Validation;
 
 public sealed class FastPathValidatorTests
 {
-    private static readonly EventCatalog Catalog = SchemaRegistry.Compile(ShippedOptions());
+    internal static readonly EventCatalog Catalog = SchemaRegistry.Compile(ShippedOptions());
 
     [Fact]
     public void The_shipped_schemas_compile_for_the_fast_path()
@@ -181,7 +181,7 @@ public sealed class FastPathValidatorTests
         }
     }
 
-    private static ValidationOptions ShippedOptions()
+    internal static ValidationOptions ShippedOptions()
     {
         var options = new ValidationOptions();
         foreach (var name in new[] { "conversation_started", "message_created", "conversation_ended" })
