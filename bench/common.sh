@@ -52,12 +52,14 @@ gateway_env() {
     Gateway__InboundAuth__talkdesk__ApiKeys__0="$API_KEY")
 }
 
-# Bare YARP (bench/BareYarp, published in $work/bare) on port $1, in front of the same upstream.
+# Bare YARP (bench/BareYarp, published in $work/bare) on port $1, in front of the same upstream; its log
+# is $work/$2.log (default bare), and further arguments go to it (--Framework=true).
 start_bare_yarp() {
-  (cd "$work/bare" && exec taskset -c "${SERVER_CPU:-0}" dotnet BareYarp.dll --urls "http://127.0.0.1:$1" \
+  local port=$1 name=${2:-bare}; shift; [ $# -gt 0 ] && shift
+  (cd "$work/bare" && exec taskset -c "${SERVER_CPU:-0}" dotnet BareYarp.dll --urls "http://127.0.0.1:$port" "$@" \
     --ReverseProxy:Routes:all:ClusterId=up --ReverseProxy:Routes:all:Match:Path='{**any}' \
     --ReverseProxy:Routes:all:Transforms:0:PathSet=/ocp \
-    --ReverseProxy:Clusters:up:Destinations:d:Address="http://127.0.0.1:$UPSTREAM") > "$work/bare.log" 2>&1 &
+    --ReverseProxy:Clusters:up:Destinations:d:Address="http://127.0.0.1:$UPSTREAM") > "$work/$name.log" 2>&1 &
   pids+=($!)
 }
 
@@ -79,4 +81,9 @@ wait_for_200() {
     sleep 0.2
   done
   echo "$1 does not answer 200 (got $code)"; cat "$2" 2>/dev/null; return 1
+}
+
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
