@@ -23,9 +23,12 @@ http {
 NGINX
 }
 
-# wrk's request script: the 510 B message_created, a different event on every request (its message id
-# counts up, same length): with the same bytes every time, store-and-forward would answer all but the
-# first as a Talkdesk resend without forwarding it.
+# wrk's request script: the ~520 B message_created, a different event on every request (its message id is
+# this wrk run's start time and a counter, same length): with the same bytes every time, store-and-forward
+# would answer all but the first as a Talkdesk resend without forwarding it. The run's start time matters
+# too: a counter alone starts again at 1 in every wrk run, and each run after the first would resend the
+# previous run's events (store-and-forward answered them from its accepted keys, so it looked faster than
+# direct mode until 2026-11-25).
 write_post_lua() {
   cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
@@ -34,10 +37,11 @@ wrk.headers["X-API-Key"] = "$API_KEY"
 local f = io.open("bench/message_created_500b.json", "rb")
 local template = f:read("*a"):gsub("%s+\$", "")
 f:close()
+local run = os.time() % 1000000
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format(nil, nil, nil, (template:gsub("msg%-0001", string.format("msg-%08d", n), 1)))
+  return wrk.format(nil, nil, nil, (template:gsub("msg%-0001", string.format("msg-%06d%09d", run, n), 1)))
 end
 LUA
 }

@@ -59,20 +59,20 @@ export DOTNET_TC_CallCountingDelayMs=0 DOTNET_gcServer=0 DOTNET_CLI_TELEMETRY_OP
 
 taskset -c "$SERVER_CPU" nginx -c "$work/upstream.conf" & pids+=($!)
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" & pids+=($!)
-start_bare_yarp "$BARE"
+start_bare_yarp "$BARE"; declare -A pid_of=([bare]=${pids[-1]})
 gateway_env
 (cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY" \
-  taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid)
+  taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid); pid_of[gateway]=$gateway_pid
 # The same gateway with store-and-forward on the embedded SQLite store (OCP® healthy: nothing is parked,
 # every event pays the key and conversation lookups and the batched key writes).
 (cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_SF" \
   Gateway__Delivery__Mode=StoreAndForward ConnectionStrings__Delivery="Data Source=$work/deliveries.db" \
-  taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-sf.log" 2>&1 & pids+=($!)
+  taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-sf.log" 2>&1 & pids+=($!); pid_of[gw-sf]=$!
 # The same gateway with OpenTelemetry tracing on, exporting every span to the collector stand-in.
 if [ "${TRACING:-0}" = 1 ]; then
   (cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_TRACE" \
     OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$UPSTREAM" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-    taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-trace.log" 2>&1 & pids+=($!)
+    taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-trace.log" 2>&1 & pids+=($!); pid_of[gw-trace]=$!
 fi
 
 declare -A url=(
@@ -89,15 +89,23 @@ for target in "${targets[@]}"; do
   wait_for_200 "${url[$target]}" "$work/gateway.log"
 done
 
-# Prints "rps p50_ms p99_ms non2xx" for one wrk run against a target.
+# Prints "rps p50_ms p99_ms non2xx cpu_us" for one wrk run against a target; cpu_us is the server's own CPU
+# time (user + system, from /proc) per request, steadier than throughput on a shared VM ("-" for nginx,
+# whose workers are not the process started here).
 run() {
-  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${1}s" --latency -s "$work/post.lua" "${url[$2]}" | awk '
+  local pid=${pid_of[$2]:-} before=0 out
+  [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+  out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${1}s" --latency -s "$work/post.lua" "${url[$2]}")
+  local ticks=-1
+  [ -n "$pid" ] && ticks=$(($(cpu_ticks "$pid") - before))
+  echo "$out" | awk -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /requests in/ { n = $1 }
     /Requests\/sec/ { rps = $2 }
     /^ +50%/ { p50 = ms($2) }
     /^ +99%/ { p99 = ms($2) }
     /Non-2xx/ { bad = $5 }
-    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad + 0 }'
+    END { printf "%.0f %.3f %.3f %d %s\n", rps, p50, p99, bad + 0, ticks < 0 ? "-" : sprintf("%.1f", ticks / hz / n * 1e6) }'
 }
 rss_mb() { awk -v f="$2" '$1 == f ":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
@@ -105,13 +113,13 @@ echo "== warm-up: ${WARMUP} s per target"
 for target in "${targets[@]}"; do run "$WARMUP" "$target" >/dev/null; done
 
 echo "== $ROUNDS interleaved rounds of ${DURATION} s, $CONNECTIONS connections, ~$(wc -c < bench/message_created_500b.json) B message_created"
-printf '%-6s %-8s %10s %9s %9s %7s %9s\n' round target rps p50_ms p99_ms non2xx rss_mb
+printf '%-6s %-8s %10s %9s %9s %7s %9s %8s\n' round target rps p50_ms p99_ms non2xx rss_mb cpu_us
 for round in $(seq 1 "$ROUNDS"); do
   for target in "${targets[@]}"; do
-    read -r rps p50 p99 bad < <(run "$DURATION" "$target")
+    read -r rps p50 p99 bad cpu < <(run "$DURATION" "$target")
     rss=-
     [ "$target" = gateway ] && rss=$(rss_mb "$gateway_pid" VmRSS)
-    printf '%-6s %-8s %10s %9s %9s %7s %9s\n' "$round" "$target" "$rps" "$p50" "$p99" "$bad" "$rss" | tee -a "$work/results"
+    printf '%-6s %-8s %10s %9s %9s %7s %9s %8s\n' "$round" "$target" "$rps" "$p50" "$p99" "$bad" "$rss" "$cpu" | tee -a "$work/results"
   done
 done
 
@@ -119,23 +127,26 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
 echo
 echo "== medians over $ROUNDS rounds (range)"
-printf '%-8s %18s %16s %16s\n' target rps p50_ms p99_ms
-declare -A med_rps med_p99
+printf '%-8s %18s %16s %16s %16s\n' target rps p50_ms p99_ms cpu_us
+declare -A med_rps med_p99 med_cpu
 for target in "${targets[@]}"; do
   col() { awk -v t="$target" -v c="$1" '$2 == t { print $c }' "$work/results"; }
   med_rps[$target]=$(col 3 | median); med_p99[$target]=$(col 5 | median)
-  printf '%-8s %8s (%s) %6s (%s) %6s (%s)\n' "$target" "${med_rps[$target]}" "$(col 3 | range)" \
-    "$(col 4 | median)" "$(col 4 | range)" "${med_p99[$target]}" "$(col 5 | range)"
+  cpu="-"
+  [ -n "${pid_of[$target]:-}" ] && med_cpu[$target]=$(col 8 | median) && cpu="${med_cpu[$target]} ($(col 8 | range))"
+  printf '%-8s %8s (%s) %6s (%s) %6s (%s) %s\n' "$target" "${med_rps[$target]}" "$(col 3 | range)" \
+    "$(col 4 | median)" "$(col 4 | range)" "${med_p99[$target]}" "$(col 5 | range)" "$cpu"
 done
 echo
-awk -v g="${med_rps[gateway]}" -v s="${med_rps[gw-sf]}" -v b="${med_rps[bare]}" -v n="${med_rps[nginx]}" -v gp="${med_p99[gateway]}" -v bp="${med_p99[bare]}" 'BEGIN {
+awk -v gc="${med_cpu[gateway]}" -v bc="${med_cpu[bare]}" -v sc="${med_cpu[gw-sf]}" -v g="${med_rps[gateway]}" -v s="${med_rps[gw-sf]}" -v b="${med_rps[bare]}" -v n="${med_rps[nginx]}" -v gp="${med_p99[gateway]}" -v bp="${med_p99[bare]}" 'BEGIN {
   printf "store-and-forward/direct:     %.2f (target >= 0.85)\n", s / g
   printf "gateway/bare-YARP throughput: %.2f (target >= 0.90)\n", g / b
   printf "gateway/nginx throughput:     %.2f (target >= 0.50)\n", g / n
-  printf "gateway/bare-YARP p99:        %.2f (target <= 1.20)\n", gp / bp }'
+  printf "gateway/bare-YARP p99:        %.2f (target <= 1.20)\n", gp / bp
+  printf "CPU per request, gateway/bare-YARP: %.2f; store-and-forward/direct: %.2f\n", gc / bc, sc / gc }'
 if [ "${TRACING:-0}" = 1 ]; then
   med_trace=$(awk '$2 == "gw-trace" { print $3 }' "$work/results" | median)
-  awk -v g="${med_rps[gateway]}" -v t="$med_trace" 'BEGIN { printf "tracing on/off:               %.2f (%.1f us more CPU time per event on one core)\n", t / g, (1e6 / t - 1e6 / g) }'
+  awk -v gc="${med_cpu[gateway]}" -v bc="${med_cpu[bare]}" -v sc="${med_cpu[gw-sf]}" -v g="${med_rps[gateway]}" -v t="$med_trace" 'BEGIN { printf "tracing on/off:               %.2f (%.1f us more CPU time per event on one core)\n", t / g, (1e6 / t - 1e6 / g) }'
 fi
 echo "gateway RSS now $(rss_mb "$gateway_pid" VmRSS) MB, peak $(rss_mb "$gateway_pid" VmHWM) MB (target <= 150)"
 
