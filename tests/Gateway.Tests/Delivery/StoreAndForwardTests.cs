@@ -141,13 +141,15 @@ public sealed class StoreAndForwardTests : IDisposable
     [Fact]
     public async Task An_ocp_that_answers_too_slowly_gets_the_event_queued_within_the_attempt_budget()
     {
-        _host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(5)));
+        // OCP® would answer 200 after 8 s; the 2 s attempt budget must cut in long before (the margin is for a
+        // busy CI machine: the parking commit syncs to disk).
+        _host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(8)));
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         var response = await _host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(Event("conv-4", "m-4")));
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"answered after {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"answered after {clock.Elapsed}");
     }
 
     [Fact]
