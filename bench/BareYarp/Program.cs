@@ -22,8 +22,13 @@ bool With(string name) => middleware.Contains("all") || middleware.Contains(name
 builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
 builder.Services.AddProblemDetails();
 builder.Services.AddRequestTimeouts(o => o.DefaultPolicy = new RequestTimeoutPolicy { Timeout = TimeSpan.FromSeconds(10) });
-builder.Services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>("key", null);
-builder.Services.AddAuthorizationBuilder().AddPolicy("key", p => p.AddAuthenticationSchemes("key").RequireAuthenticatedUser());
+if (With("auth"))
+{
+    // Only then: with authentication or authorization services registered, WebApplication adds both
+    // middleware to the pipeline by itself, and every other variant (bare YARP too) would pay for them.
+    builder.Services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>("key", null);
+    builder.Services.AddAuthorizationBuilder().AddPolicy("key", p => p.AddAuthenticationSchemes("key").RequireAuthenticatedUser());
+}
 
 var app = builder.Build();
 if (With("exceptions"))

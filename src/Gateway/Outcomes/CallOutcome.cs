@@ -4,8 +4,10 @@ namespace OcpTalkdesk.Gateway.Outcomes;
 
 /// <summary>
 /// Request feature of a proxied call, set by the outcome step (<see cref="OutcomeMiddleware"/>), which
-/// alone reads it when the call ends. A step that answers a call itself (inbound auth, validation, the
-/// token transform, store-and-forward) says here what it decided; the validation step names the event type.
+/// reads it when the call ends to write the call's metrics and span tags. A step that answers a call itself
+/// (inbound auth, validation, the token transform, store-and-forward) says here what it decided; the
+/// validation step names the event type. The upstream-timing step also reads it, to leave out calls that
+/// never reached OCP®.
 /// </summary>
 public sealed class CallOutcome
 {
