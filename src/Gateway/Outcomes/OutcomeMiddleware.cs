@@ -82,8 +82,7 @@ internal sealed class OutcomeMiddleware(RequestDelegate next, GatewayMetrics met
             call.Decide(Outcome.Timeout);
             OutcomeLog.TimedOut(logger, route, ProblemResponder.CorrelationId(context));
             context.Response.Clear();
-            return problems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, ProblemTypes.UpstreamTimeout,
-                "Execution timeout", "The event was not delivered within the gateway's execution timeout; OCP® may or may not have received it.");
+            return WriteTimeoutAsync(context);
         }
 
         if (context.GetForwarderErrorFeature() is not { } error)
@@ -101,13 +100,16 @@ internal sealed class OutcomeMiddleware(RequestDelegate next, GatewayMetrics met
 
         return context.Response.StatusCode switch
         {
-            StatusCodes.Status504GatewayTimeout => problems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, ProblemTypes.UpstreamTimeout,
-                "Execution timeout", "The event was not delivered within the gateway's execution timeout; OCP® may or may not have received it."),
+            StatusCodes.Status504GatewayTimeout => WriteTimeoutAsync(context),
             >= StatusCodes.Status500InternalServerError => problems.WriteAsync(context, context.Response.StatusCode, ProblemTypes.UpstreamUnavailable,
                 "OCP® unavailable", $"The event could not be delivered upstream ({error.Error})."),
             _ => Task.CompletedTask,
         };
     }
+
+    private Task WriteTimeoutAsync(HttpContext context) =>
+        problems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, ProblemTypes.UpstreamTimeout,
+            "Execution timeout", "The event was not delivered within the gateway's execution timeout; OCP® may or may not have received it.");
 
     /// <summary>A call no step decided on: judged by its answer (a passed-back 401/403 counts as unauthorized).</summary>
     private static Outcome Classify(HttpContext context, int status) =>
