@@ -16,21 +16,21 @@ internal sealed class AcceptedKeyWriter(IDeliveryStore store, StoreHealth health
     // events (each commit a disk sync that also holds SQLite's single write lock; measured: the
     // store-and-forward gateway at 0.43x direct mode with small batches).
     private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(100);
-    private readonly Channel<(string Key, int Status, DateTimeOffset At)> _queue =
-        Channel.CreateBounded<(string, int, DateTimeOffset)>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    private readonly Channel<AcceptedKey> _queue =
+        Channel.CreateBounded<AcceptedKey>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly ConcurrentDictionary<string, int> _unwritten = new(StringComparer.Ordinal);
 
-    public void Add(string key, int status, DateTimeOffset at)
+    public void Add(string key, long eventAt, int status, DateTimeOffset at)
     {
         _unwritten[key] = status;
-        _queue.Writer.TryWrite((key, status, at));
+        _queue.Writer.TryWrite(new AcceptedKey(key, eventAt, status, at));
     }
 
     public (int Status, long? Id)? Find(string key) => _unwritten.TryGetValue(key, out var status) ? (status, null) : null;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<(string Key, int Status, DateTimeOffset At)>(BatchSize);
+        var batch = new List<AcceptedKey>(BatchSize);
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
@@ -50,7 +50,7 @@ internal sealed class AcceptedKeyWriter(IDeliveryStore store, StoreHealth health
         }
     }
 
-    private async Task WriteAvailableAsync(List<(string Key, int Status, DateTimeOffset At)> batch, CancellationToken cancellationToken)
+    private async Task WriteAvailableAsync(List<AcceptedKey> batch, CancellationToken cancellationToken)
     {
         while (_queue.Reader.TryRead(out var item))
         {
@@ -64,7 +64,7 @@ internal sealed class AcceptedKeyWriter(IDeliveryStore store, StoreHealth health
         await FlushAsync(batch, cancellationToken);
     }
 
-    private async Task FlushAsync(List<(string Key, int Status, DateTimeOffset At)> batch, CancellationToken cancellationToken)
+    private async Task FlushAsync(List<AcceptedKey> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)
         {
@@ -82,9 +82,9 @@ internal sealed class AcceptedKeyWriter(IDeliveryStore store, StoreHealth health
             DeliveryLog.StoreFailed(logger, "record keys", ex.Message);
         }
 
-        foreach (var (key, _, _) in batch)
+        foreach (var accepted in batch)
         {
-            _unwritten.TryRemove(key, out _);
+            _unwritten.TryRemove(accepted.Key, out _);
         }
 
         batch.Clear();

@@ -25,6 +25,6 @@ internal static class DeliveryStoreFactory
             connectionString = $"Data Source={path}";
         }
 
-        return new SqliteDeliveryStore(connectionString);
+        return new SqliteDeliveryStore(connectionString, services.GetRequiredService<TimeProvider>());
     }
 }

@@ -36,11 +36,13 @@ internal interface IDeliveryStore
     /// The live step's one read per event: the key's earlier answer (status and event id, when accepted after
     /// <paramref name="since"/>) and whether the conversation has events the store still holds: null (none),
     /// <see cref="DeliveryStates.Pending"/> (pending or leased ones) or <see cref="DeliveryStates.Dead"/>.
+    /// <paramref name="eventAt"/> is the event's own timestamp (<see cref="ConversationKey.Read"/>). A store its
+    /// process alone writes may answer from memory; a new key's blocking state is then null only when nothing is held.
     /// </summary>
-    Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, DateTimeOffset since, string conversationId, CancellationToken cancellationToken);
+    Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken);
 
     /// <summary>Remembers keys of events OCP® took directly (written in batches, off the response path).</summary>
-    Task RecordKeysAsync(IReadOnlyList<(string Key, int Status, DateTimeOffset At)> keys, CancellationToken cancellationToken);
+    Task RecordKeysAsync(IReadOnlyList<AcceptedKey> keys, CancellationToken cancellationToken);
 
     /// <summary>Events in a state, oldest first (bodies included: the admin API leaves them out).</summary>
     Task<IReadOnlyList<StoredEvent>> ListAsync(string state, int limit, CancellationToken cancellationToken);

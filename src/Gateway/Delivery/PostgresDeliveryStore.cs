@@ -9,7 +9,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// and an expired lease is taken over. The tables are created or migrated at start under an advisory
 /// lock, so replicas starting together do not race.
 /// </summary>
-internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDeliveryStore
+internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDeliveryStore(recent: null)
 {
     private static readonly string[] Schema =
     [
@@ -25,8 +25,10 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDe
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, id)",
-        "CREATE TABLE IF NOT EXISTS ocp_accepted_keys (idempotency_key TEXT PRIMARY KEY, status INT NOT NULL, delivery_id BIGINT NULL, accepted_at BIGINT NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS ocp_accepted_keys_at ON ocp_accepted_keys (accepted_at)",
+        // Keys ordered by the event's own time (then key), so live keys append to the index's last pages.
+        "CREATE TABLE IF NOT EXISTS ocp_event_keys (event_at BIGINT NOT NULL, idempotency_key TEXT NOT NULL, status INT NOT NULL, " +
+        "delivery_id BIGINT NULL, accepted_at BIGINT NOT NULL, PRIMARY KEY (event_at, idempotency_key))",
+        "CREATE INDEX IF NOT EXISTS ocp_event_keys_at ON ocp_event_keys (accepted_at)",
     ];
 
     protected override IReadOnlyList<string> SchemaStatements => Schema;

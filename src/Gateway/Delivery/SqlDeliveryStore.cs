@@ -7,7 +7,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// same); the two differ only in their tables' DDL and in how a claim locks. Written here because no
 /// served library keeps per-key order correctly (docs/decisions/0002-store-and-forward.md).
 /// </summary>
-internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
+internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, IAsyncDisposable
 {
     private const string Columns = "id, idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, state, attempts, next_attempt_at, last_error, trace_parent";
 
@@ -90,12 +90,86 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
-        foreach (var statement in SchemaStatements.Concat(RepairHeads))
+        foreach (var statement in SchemaStatements.Concat(RepairHeads).Concat(MoveKeys))
         {
             await ExecuteAsync(connection, transaction, statement, cancellationToken);
         }
 
+        if (recent is not null)
+        {
+            await LoadRecentKeysAsync(recent, connection, transaction, cancellationToken);
+            await RefreshHeldAsync(connection, transaction, cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    // Keys recorded before the key table was ordered by event time (one B-tree page written per random key, the
+    // ~70 µs per event of issue #12) move over with event time 0: found by every lookup, never answered from memory.
+    private static readonly string[] MoveKeys =
+    [
+        "CREATE TABLE IF NOT EXISTS ocp_accepted_keys (idempotency_key TEXT PRIMARY KEY, status INTEGER NOT NULL, delivery_id BIGINT NULL, accepted_at BIGINT NOT NULL)",
+        "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) " +
+        "SELECT 0, idempotency_key, status, delivery_id, accepted_at FROM ocp_accepted_keys WHERE true ON CONFLICT (event_at, idempotency_key) DO NOTHING",
+        "DROP TABLE ocp_accepted_keys",
+    ];
+
+    /// <summary>
+    /// Fills <paramref name="keys"/> from the table: every key at or after the start floor, newest first. Keys with
+    /// event time 0 (moved from the old table, so their events' times are unknown) were accepted before this start:
+    /// memory answers only for events at least a span younger than the last of them.
+    /// </summary>
+    private static async Task LoadRecentKeysAsync(RecentKeys keys, DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var floor = keys.StartFloor();
+        await using (var untimed = Command(connection, transaction, "SELECT MAX(accepted_at) FROM ocp_event_keys WHERE event_at = 0"))
+        {
+            if (await untimed.ExecuteScalarAsync(cancellationToken) is long and var last and not 0)
+            {
+                floor = Math.Max(floor, last + (long)keys.Span.TotalMilliseconds);
+            }
+        }
+
+        var rows = new List<(string, long, int, long?, long)>();
+        await using var command = Command(connection, transaction,
+            "SELECT idempotency_key, event_at, status, delivery_id, accepted_at FROM ocp_event_keys WHERE event_at >= @f ORDER BY event_at DESC LIMIT @n",
+            ("f", floor), ("n", keys.Capacity + 1));
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.GetInt64(4)));
+            }
+        }
+
+        keys.Load(rows, floor);
+    }
+
+    // Whether the store may hold events (pending, leased or dead), where this process is its only writer: parks count
+    // up (inside the write gate, before the insert) and a check that found none records the count it saw. Only a park
+    // adds held events (a replay or a dead letter moves one held event to another held state), so while the two are
+    // equal no conversation is blocked and the live step need not ask the table.
+    private long _parks = 1;
+    private long _parksWhenEmpty;
+
+    private void MayHoldEvents() => Interlocked.Increment(ref _parks);
+
+    private bool NothingHeld => Volatile.Read(ref _parksWhenEmpty) == Volatile.Read(ref _parks);
+
+    /// <summary>Inside a write transaction (so no park runs meanwhile): records that nothing is held, when so.</summary>
+    private async Task RefreshHeldAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (NothingHeld)
+        {
+            return;
+        }
+
+        var parks = Volatile.Read(ref _parks);
+        await using var command = Command(connection, transaction, $"SELECT 1 FROM ocp_deliveries WHERE state IN {Blocking} LIMIT 1");
+        if (await command.ExecuteScalarAsync(cancellationToken) is null)
+        {
+            Volatile.Write(ref _parksWhenEmpty, parks);
+        }
     }
 
     public async Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken)
@@ -104,6 +178,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         await LockConversationAsync(connection, transaction, parked.ConversationId, cancellationToken);
+        MayHoldEvents();
         await using var insert = Command(connection, transaction,
             "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, head) " +
             "VALUES (@k, @c, @t, @r, @p, @b, @at, @at, @s, @n, @next, @e, @f, @tp, " +
@@ -113,10 +188,12 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
             ("e", (object?)parked.LastError ?? DBNull.Value), ("f", state == DeliveryStates.Dead ? Ms(now) : DBNull.Value),
             ("tp", (object?)parked.TraceParent ?? DBNull.Value));
         var id = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        var eventAt = ConversationKey.TimeOf(parked.Body);
         await ExecuteAsync(connection, transaction,
-            "INSERT INTO ocp_accepted_keys (idempotency_key, status, delivery_id, accepted_at) VALUES (@k, 202, @id, @at) ON CONFLICT (idempotency_key) DO NOTHING",
-            cancellationToken, ("k", parked.IdempotencyKey), ("id", id), ("at", Ms(now)));
+            "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, 202, @id, @at) ON CONFLICT (event_at, idempotency_key) DO NOTHING",
+            cancellationToken, ("e", eventAt), ("k", parked.IdempotencyKey), ("id", id), ("at", Ms(now)));
         await transaction.CommitAsync(cancellationToken);
+        recent?.Add(parked.IdempotencyKey, eventAt, 202, id, Ms(now));
         return id;
     }
 
@@ -141,6 +218,13 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
             {
                 claimed.Add(Read(reader));
             }
+        }
+
+        if (recent is not null)
+        {
+            // The worker's every round: after a redelivery or a discard the live step can skip the table again.
+            await RefreshHeldAsync(connection, transaction, cancellationToken);
+            recent.SweepIfDue();
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -216,8 +300,15 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
         return ids;
     }
 
-    public async Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, DateTimeOffset since, string conversationId, CancellationToken cancellationToken)
+    public async Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken)
     {
+        if (recent is not null && recent.TryFind(key, eventAt, Ms(since), out var remembered) && (remembered is not null || NothingHeld))
+        {
+            // A resend is answered whatever its conversation holds (the caller answers it at once), a new event
+            // only when nothing is held.
+            return (remembered, null);
+        }
+
         // Every live event asks this: a kept connection with the statement prepared once (parsing and
         // planning it per event was most of the store's CPU per event in bench/profile.sh).
         if (!_lookups.TryTake(out var session))
@@ -228,7 +319,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
         var healthy = false;
         try
         {
-            var result = await session.RunAsync(key, Ms(since), conversationId, cancellationToken);
+            var result = await session.RunAsync(key, eventAt, Ms(since), conversationId, cancellationToken);
             healthy = true;
             return result;
         }
@@ -265,6 +356,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
         private readonly DbParameter _key;
         private readonly DbParameter _since;
         private readonly DbParameter _conversation;
+        private readonly DbParameter _eventAt;
 
         private LookupSession(DbConnection connection)
         {
@@ -272,11 +364,13 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
             _command = Command(connection, null,
                 "SELECT k.status, k.delivery_id, " +
                 $"(SELECT state FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking} ORDER BY (CASE WHEN state = 'dead' THEN 0 ELSE 1 END) LIMIT 1) " +
-                "FROM (SELECT 1 AS one) o LEFT JOIN ocp_accepted_keys k ON k.idempotency_key = @k AND k.accepted_at >= @since",
-                ("k", string.Empty), ("since", 0L), ("c", string.Empty));
+                // Event time 0 too: keys moved from the table before event time ordered it.
+                "FROM (SELECT 1 AS one) o LEFT JOIN ocp_event_keys k ON k.event_at IN (@e, 0) AND k.idempotency_key = @k AND k.accepted_at >= @since",
+                ("k", string.Empty), ("since", 0L), ("c", string.Empty), ("e", 0L));
             _key = _command.Parameters[0];
             _since = _command.Parameters[1];
             _conversation = _command.Parameters[2];
+            _eventAt = _command.Parameters[3];
         }
 
         public static async Task<LookupSession> OpenAsync(DbConnection connection, CancellationToken cancellationToken)
@@ -286,9 +380,10 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
             return session;
         }
 
-        public async Task<((int Status, long? Id)? Earlier, string? Blocking)> RunAsync(string key, long since, string conversationId, CancellationToken cancellationToken)
+        public async Task<((int Status, long? Id)? Earlier, string? Blocking)> RunAsync(string key, long eventAt, long since, string conversationId, CancellationToken cancellationToken)
         {
             _key.Value = key;
+            _eventAt.Value = eventAt;
             _since.Value = since;
             _conversation.Value = conversationId;
             await using var reader = await _command.ExecuteReaderAsync(cancellationToken);
@@ -308,8 +403,18 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
     /// <summary>A connection for a read on the live path: without the writers' per-connection settings.</summary>
     protected virtual Task<DbConnection> OpenReadAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
 
-    public async Task RecordKeysAsync(IReadOnlyList<(string Key, int Status, DateTimeOffset At)> keys, CancellationToken cancellationToken)
+    public async Task RecordKeysAsync(IReadOnlyList<AcceptedKey> keys, CancellationToken cancellationToken)
     {
+        if (recent is not null)
+        {
+            foreach (var accepted in keys)
+            {
+                recent.Add(accepted.Key, accepted.EventAt, accepted.Status, null, Ms(accepted.At));
+            }
+
+            recent.SweepIfDue();
+        }
+
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         if (KeysWithoutSync is { } relaxed)
@@ -319,16 +424,18 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
         }
 
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
-        // One statement, prepared once, run per key.
+        // One statement, prepared once, run per key. Ordered by event time first, so live keys land on the table's
+        // last pages instead of one random page each.
         await using var insert = Command(connection, transaction,
-            "INSERT INTO ocp_accepted_keys (idempotency_key, status, delivery_id, accepted_at) VALUES (@k, @s, NULL, @at) ON CONFLICT (idempotency_key) DO NOTHING",
-            ("k", string.Empty), ("s", 0), ("at", 0L));
+            "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, @s, NULL, @at) ON CONFLICT (event_at, idempotency_key) DO NOTHING",
+            ("e", 0L), ("k", string.Empty), ("s", 0), ("at", 0L));
         await insert.PrepareAsync(cancellationToken);
-        foreach (var (key, status, at) in keys)
+        foreach (var accepted in keys)
         {
-            insert.Parameters[0].Value = key;
-            insert.Parameters[1].Value = status;
-            insert.Parameters[2].Value = Ms(at);
+            insert.Parameters[0].Value = accepted.EventAt;
+            insert.Parameters[1].Value = accepted.Key;
+            insert.Parameters[2].Value = accepted.Status;
+            insert.Parameters[3].Value = Ms(accepted.At);
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -417,7 +524,7 @@ internal abstract class SqlDeliveryStore : IDeliveryStore, IAsyncDisposable
         var count = await ExecuteAsync(connection, transaction,
             "DELETE FROM ocp_deliveries WHERE state IN ('delivered', 'discarded') AND finished_at < @b", cancellationToken, ("b", Ms(before)));
         count += await ExecuteAsync(connection, transaction,
-            "DELETE FROM ocp_accepted_keys WHERE accepted_at < @b", cancellationToken, ("b", Ms(before)));
+            "DELETE FROM ocp_event_keys WHERE accepted_at < @b", cancellationToken, ("b", Ms(before)));
         await transaction.CommitAsync(cancellationToken);
         return count;
     }

@@ -5,9 +5,13 @@ namespace OcpTalkdesk.Gateway.Delivery;
 
 /// <summary>
 /// The embedded store: one SQLite file, WAL journal, full sync on every commit (a 202 is only sent
-/// after the event is on disk), and <c>BEGIN IMMEDIATE</c> for every write so claims never race.
+/// after the event is on disk), and <c>BEGIN IMMEDIATE</c> for every write so claims never race. One
+/// replica owns the file, so recent keys and whether anything is held are answered from memory
+/// (<see cref="RecentKeys"/>); <c>deliveries</c> commands on the same file only list, replay and discard,
+/// which never add a held event.
 /// </summary>
-internal sealed class SqliteDeliveryStore(string connectionString) : SqlDeliveryStore
+internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider? time = null)
+    : SqlDeliveryStore(new RecentKeys(time ?? TimeProvider.System))
 {
     private static readonly string[] Schema =
     [
@@ -19,8 +23,10 @@ internal sealed class SqliteDeliveryStore(string connectionString) : SqlDelivery
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, next_attempt_at, id)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",
-        "CREATE TABLE IF NOT EXISTS ocp_accepted_keys (idempotency_key TEXT PRIMARY KEY, status INTEGER NOT NULL, delivery_id INTEGER NULL, accepted_at INTEGER NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS ocp_accepted_keys_at ON ocp_accepted_keys (accepted_at)",
+        // Keys ordered by the event's own time (then key), so a batch of live keys appends to the last pages.
+        "CREATE TABLE IF NOT EXISTS ocp_event_keys (event_at INTEGER NOT NULL, idempotency_key TEXT NOT NULL, status INTEGER NOT NULL, " +
+        "delivery_id INTEGER NULL, accepted_at INTEGER NOT NULL, PRIMARY KEY (event_at, idempotency_key)) WITHOUT ROWID",
+        "CREATE INDEX IF NOT EXISTS ocp_event_keys_at ON ocp_event_keys (accepted_at)",
     ];
 
     // Columns added after the first release, in order.

@@ -29,7 +29,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
 
         var settings = options.CurrentValue;
         var key = IdempotencyKey.Of(validated.Body.Span);
-        var conversation = ConversationKey.Of(validated.Body.Span, key);
+        var (conversation, eventAt) = ConversationKey.Read(validated.Body.Span, key);
         var now = time.GetUtcNow();
         string? blocking = null;
         try
@@ -37,7 +37,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
             var earlier = keys.Find(key);
             if (earlier is null)
             {
-                (earlier, blocking) = await store.LookupAsync(key, now - settings.DedupWindow, conversation, CancellationToken.None);
+                (earlier, blocking) = await store.LookupAsync(key, eventAt, now - settings.DedupWindow, conversation, CancellationToken.None);
             }
 
             if (earlier is { } answered)
@@ -97,7 +97,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
 
         if (attempt.Failure is null && context.Response.StatusCode is >= 200 and < 500)
         {
-            keys.Add(key, context.Response.StatusCode, now);
+            keys.Add(key, eventAt, context.Response.StatusCode, now);
         }
     }
 

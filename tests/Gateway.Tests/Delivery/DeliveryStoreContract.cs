@@ -69,7 +69,7 @@ public abstract class DeliveryStoreContract
         Assert.Equal(1, await RescheduleAsync(store, a1, "A", "r", T0.AddSeconds(5)));
 
         Assert.Empty(await store.ClaimAsync("r", T0.AddSeconds(4), TimeSpan.FromSeconds(30), 10, default));
-        Assert.Equal(DeliveryStates.Pending, (await store.LookupAsync("no-such-key", T0, "A", default)).Blocking);
+        Assert.Equal(DeliveryStates.Pending, (await store.LookupAsync("no-such-key", 0, T0, "A", default)).Blocking);
         Assert.Equal([a1], (await store.ClaimAsync("r", T0.AddSeconds(5), TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
     }
 
@@ -81,7 +81,7 @@ public abstract class DeliveryStoreContract
         var a2 = await store.ParkAsync(Event("A", "a2"), DeliveryStates.Pending, T0, default);
 
         Assert.Equal(2, await store.DeadLetterAsync(a1, "too old", T0.AddHours(25), default));
-        Assert.Equal(DeliveryStates.Dead, (await store.LookupAsync("no-such-key", T0, "A", default)).Blocking);
+        Assert.Equal(DeliveryStates.Dead, (await store.LookupAsync("no-such-key", 0, T0, "A", default)).Blocking);
         Assert.Equal([a1, a2], (await store.ListAsync(DeliveryStates.Dead, 10, default)).Select(e => e.Id));
         Assert.Empty(await store.ClaimAsync("r", T0.AddHours(26), TimeSpan.FromSeconds(30), 10, default));
 
@@ -106,17 +106,17 @@ public abstract class DeliveryStoreContract
     {
         var store = await CreateStoreAsync();
         var parked = await store.ParkAsync(Event("A", "a1"), DeliveryStates.Pending, T0, default);
-        await store.RecordKeysAsync([("direct-key", 200, T0)], default);
+        await store.RecordKeysAsync([new AcceptedKey("direct-key", 0, 200, T0)], default);
 
-        Assert.Equal((202, (long?)parked), (await store.LookupAsync("key-a1", T0.AddHours(-24), "no-such-conversation", default)).Earlier);
-        Assert.Equal((200, (long?)null), (await store.LookupAsync("direct-key", T0.AddHours(-24), "no-such-conversation", default)).Earlier);
-        Assert.Null((await store.LookupAsync("direct-key", T0.AddSeconds(1), "no-such-conversation", default)).Earlier);
-        Assert.Null((await store.LookupAsync("unknown", T0.AddHours(-24), "no-such-conversation", default)).Earlier);
+        Assert.Equal((202, (long?)parked), (await store.LookupAsync("key-a1", 0, T0.AddHours(-24), "no-such-conversation", default)).Earlier);
+        Assert.Equal((200, (long?)null), (await store.LookupAsync("direct-key", 0, T0.AddHours(-24), "no-such-conversation", default)).Earlier);
+        Assert.Null((await store.LookupAsync("direct-key", 0, T0.AddSeconds(1), "no-such-conversation", default)).Earlier);
+        Assert.Null((await store.LookupAsync("unknown", 0, T0.AddHours(-24), "no-such-conversation", default)).Earlier);
 
         await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default);
         await CompleteAsync(store, parked, "A", "r", T0);
         Assert.True(await store.PruneAsync(T0.AddSeconds(1), default) >= 3);
-        Assert.Null((await store.LookupAsync("key-a1", T0.AddHours(-24), "no-such-conversation", default)).Earlier);
+        Assert.Null((await store.LookupAsync("key-a1", 0, T0.AddHours(-24), "no-such-conversation", default)).Earlier);
         Assert.Empty(await store.ListAsync(DeliveryStates.Delivered, 10, default));
     }
 
@@ -125,14 +125,14 @@ public abstract class DeliveryStoreContract
     {
         var store = await CreateStoreAsync();
         var parked = await store.ParkAsync(Event("A", "a1"), DeliveryStates.Pending, T0, default);
-        await store.RecordKeysAsync([("direct-key", 200, T0)], default);
+        await store.RecordKeysAsync([new AcceptedKey("direct-key", 0, 200, T0)], default);
 
-        Assert.Equal((((202, (long?)parked)), DeliveryStates.Pending), await store.LookupAsync("key-a1", T0.AddHours(-24), "A", default));
-        Assert.Equal((((200, (long?)null)), (string?)null), await store.LookupAsync("direct-key", T0.AddHours(-24), "B", default));
-        Assert.Equal((((int, long?)?)null, DeliveryStates.Pending), await store.LookupAsync("new-key", T0.AddHours(-24), "A", default));
-        Assert.Equal((((int, long?)?)null, (string?)null), await store.LookupAsync("key-a1", T0.AddSeconds(1), "B", default));
+        Assert.Equal((((202, (long?)parked)), DeliveryStates.Pending), await store.LookupAsync("key-a1", 0, T0.AddHours(-24), "A", default));
+        Assert.Equal((((200, (long?)null)), (string?)null), await store.LookupAsync("direct-key", 0, T0.AddHours(-24), "B", default));
+        Assert.Equal((((int, long?)?)null, DeliveryStates.Pending), await store.LookupAsync("new-key", 0, T0.AddHours(-24), "A", default));
+        Assert.Equal((((int, long?)?)null, (string?)null), await store.LookupAsync("key-a1", 0, T0.AddSeconds(1), "B", default));
         await store.DeadLetterAsync(parked, "too old", T0, default);
-        Assert.Equal(DeliveryStates.Dead, (await store.LookupAsync("new-key", T0, "A", default)).Blocking);
+        Assert.Equal(DeliveryStates.Dead, (await store.LookupAsync("new-key", 0, T0, "A", default)).Blocking);
     }
 
     [Fact]

@@ -1,0 +1,7 @@
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>
+/// The key of an event OCP® took directly, with its answer's status, the event's own timestamp (Unix ms, 0 when
+/// it has none; it orders the key table, so writes append) and when it was accepted.
+/// </summary>
+internal readonly record struct AcceptedKey(string Key, long EventAt, int Status, DateTimeOffset At);

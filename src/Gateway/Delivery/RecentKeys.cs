@@ -1,0 +1,183 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>
+/// The accepted keys of recent events, in memory, for a store this process alone writes (SQLite: one replica).
+/// It holds <b>every</b> recorded key whose event's own timestamp is at or after <see cref="Floor"/>, so for such
+/// an event a miss here is as good as a miss in the key table, and the live step skips the table (a statement
+/// per event was ~15 µs, most of store-and-forward's cost once the key writes were cheap). Older events, events
+/// without a timestamp and everything while a sweep runs go to the table, which stays the truth. The floor only
+/// rises: to now − <see cref="Span"/> on each sweep, and past a key it had no room for, so memory stays bounded
+/// by <see cref="Capacity"/> without ever answering "new" for a key it dropped.
+/// </summary>
+/// <remarks>
+/// Written here because no served library keeps an exact, bounded, time-floored set: a cache (MemoryCache) may
+/// evict an entry while still answering for its time range, which would let a resend through as new.
+/// </remarks>
+internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int capacity = 1_000_000)
+{
+    private readonly ConcurrentDictionary<UInt128, Entry> _entries = new();
+    private readonly long _spanMs = (long)(span ?? DefaultSpan).TotalMilliseconds;
+    private readonly Lock _sweepLock = new();
+    private long _floor = long.MaxValue; // nothing is answered from memory until Load has run
+    private long _generation; // odd while a sweep removes entries: lookups then go to the table
+    private long _count;
+    private long _nextSweep;
+
+    /// <summary>How far back (by the event's own timestamp) memory answers: Talkdesk sends events as they happen.</summary>
+    public static readonly TimeSpan DefaultSpan = TimeSpan.FromMinutes(1);
+
+    public TimeSpan Span => TimeSpan.FromMilliseconds(_spanMs);
+
+    public int Capacity => capacity;
+
+    /// <summary>Events with a timestamp (Unix ms) at or after this are answered from memory.</summary>
+    public long Floor => Volatile.Read(ref _floor);
+
+    public long Count => Interlocked.Read(ref _count);
+
+    /// <summary>
+    /// Answers for the key when memory can: true with the earlier answer (accepted at or after
+    /// <paramref name="since"/>, Unix ms) or null for a new key; false when only the table can tell.
+    /// </summary>
+    public bool TryFind(string key, long eventAt, long since, out (int Status, long? Id)? earlier)
+    {
+        earlier = null;
+        var generation = Volatile.Read(ref _generation);
+        if ((generation & 1) != 0 || eventAt < Volatile.Read(ref _floor))
+        {
+            return false;
+        }
+
+        var found = _entries.TryGetValue(Fingerprint(key), out var entry);
+        if (Volatile.Read(ref _generation) != generation)
+        {
+            return false; // a sweep ran meanwhile and may have removed the entry
+        }
+
+        if (found && entry.AcceptedAt >= since)
+        {
+            earlier = (entry.Status, entry.Id == 0 ? null : entry.Id);
+        }
+
+        return true;
+    }
+
+    /// <summary>Remembers a recorded key (call before or with its write to the table; the first answer stands).</summary>
+    public void Add(string key, long eventAt, int status, long? id, long acceptedAt)
+    {
+        if (eventAt < Volatile.Read(ref _floor))
+        {
+            return; // answered by the table
+        }
+
+        if (Interlocked.Read(ref _count) >= capacity)
+        {
+            // No room: memory must no longer answer for this key's time, so the floor passes it; the next sweep makes room.
+            RaiseFloor(eventAt + 1);
+            Volatile.Write(ref _nextSweep, 0);
+            return;
+        }
+
+        if (_entries.TryAdd(Fingerprint(key), new Entry(eventAt, acceptedAt, id ?? 0, status)))
+        {
+            Interlocked.Increment(ref _count);
+        }
+    }
+
+    /// <summary>Fills memory at start from the table's newest keys (<paramref name="newestFirst"/>), then answers from <paramref name="floor"/> on.</summary>
+    public void Load(IEnumerable<(string Key, long EventAt, int Status, long? Id, long AcceptedAt)> newestFirst, long floor)
+    {
+        var lowest = long.MaxValue;
+        var loaded = 0;
+        foreach (var (key, eventAt, status, id, acceptedAt) in newestFirst)
+        {
+            if (loaded == capacity)
+            {
+                floor = Math.Max(floor, lowest + 1); // the rest did not fit
+                break;
+            }
+
+            if (_entries.TryAdd(Fingerprint(key), new Entry(eventAt, acceptedAt, id ?? 0, status)))
+            {
+                loaded++;
+            }
+
+            lowest = Math.Min(lowest, eventAt);
+        }
+
+        Interlocked.Exchange(ref _count, _entries.Count);
+        Volatile.Write(ref _floor, floor);
+        Volatile.Write(ref _nextSweep, time.GetUtcNow().ToUnixTimeMilliseconds() + _spanMs / 4);
+    }
+
+    /// <summary>The floor a start-up load should use (keys at or after it are loaded).</summary>
+    public long StartFloor() => time.GetUtcNow().ToUnixTimeMilliseconds() - _spanMs;
+
+    /// <summary>Raises the floor to now − <see cref="Span"/> and forgets the keys below it, when due (every quarter span, or when full).</summary>
+    public void SweepIfDue()
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (now < Volatile.Read(ref _nextSweep) || Volatile.Read(ref _floor) == long.MaxValue || !_sweepLock.TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            Interlocked.Increment(ref _generation);
+            RaiseFloor(now - _spanMs);
+            var floor = Volatile.Read(ref _floor);
+            foreach (var pair in _entries)
+            {
+                if (pair.Value.EventAt < floor && _entries.TryRemove(pair))
+                {
+                    Interlocked.Decrement(ref _count);
+                }
+            }
+
+            Volatile.Write(ref _nextSweep, now + _spanMs / 4);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _generation);
+            _sweepLock.Exit();
+        }
+    }
+
+    private void RaiseFloor(long floor)
+    {
+        var current = Volatile.Read(ref _floor);
+        while (floor > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _floor, floor, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    // The key is the SHA-256 of the event in hex; its first 128 bits tell events apart (a collision among a
+    // million keys is ~1e-27 likely) and take 16 bytes instead of a 64-character string. Other keys (tests) are hashed.
+    private static UInt128 Fingerprint(string key)
+    {
+        Span<byte> bytes = stackalloc byte[SHA256.HashSizeInBytes];
+        if (key.Length != 2 * SHA256.HashSizeInBytes
+            || Convert.FromHexString(key.AsSpan(0, 32), bytes, out _, out _) != OperationStatus.Done)
+        {
+            SHA256.HashData(MemoryMarshal.AsBytes(key.AsSpan()), bytes);
+        }
+
+        return BinaryPrimitives.ReadUInt128LittleEndian(bytes);
+    }
+
+    private readonly record struct Entry(long EventAt, long AcceptedAt, long Id, int Status);
+}
