@@ -37,7 +37,8 @@ internal interface IDeliveryStore
     /// <paramref name="since"/>) and whether the conversation has events the store still holds: null (none),
     /// <see cref="DeliveryStates.Pending"/> (pending or leased ones) or <see cref="DeliveryStates.Dead"/>.
     /// <paramref name="eventAt"/> is the event's own timestamp (<see cref="ConversationKey.Read"/>). A store its
-    /// process alone writes may answer from memory; a new key's blocking state is then null only when nothing is held.
+    /// process alone writes may answer from memory: a key with an earlier answer then comes without its conversation's
+    /// state (the caller answers the resend and does not look at it); a new key's is null only when nothing is held.
     /// </summary>
     Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken);
 

@@ -30,6 +30,9 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
         "AND conversation_id NOT IN (SELECT conversation_id FROM ocp_deliveries WHERE head = 1)",
     ];
 
+    /// <summary>The recent keys answered from memory, where this process alone writes the store; otherwise null.</summary>
+    internal RecentKeys? Recent => recent;
+
     /// <summary>Opens a connection with the store's per-connection settings applied.</summary>
     protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 

@@ -6,9 +6,21 @@ namespace OcpTalkdesk.Gateway.Tests.Delivery;
 /// <summary>What every store must do, run against SQLite and PostgreSQL for real.</summary>
 public abstract class DeliveryStoreContract
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 25, 10, 0, 0, TimeSpan.Zero);
+    private protected static readonly DateTimeOffset T0 = new(2026, 11, 25, 10, 0, 0, TimeSpan.Zero);
 
-    private protected abstract Task<IDeliveryStore> CreateStoreAsync();
+    /// <summary>The store's clock (SQLite's memory of recent keys reads it).</summary>
+    private protected Microsoft.Extensions.Time.Testing.FakeTimeProvider Clock { get; } = new(T0);
+
+    /// <summary>A new store on a fresh database, after running <paramref name="setupSql"/> on it (a file from an earlier release).</summary>
+    private protected abstract Task<IDeliveryStore> CreateStoreAsync(string? setupSql = null);
+
+    private protected static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
+
+    /// <summary>A live event as Talkdesk sends it: JSON with its conversation and its own timestamp.</summary>
+    private protected static StoredEvent LiveEvent(string conversation, string text, DateTimeOffset at) => Event(conversation, text) with
+    {
+        Body = Encoding.UTF8.GetBytes($"{{\"conversation_id\":\"{conversation}\",\"timestamp\":\"{at:yyyy-MM-ddTHH:mm:ss.fffZ}\",\"text\":\"{text}\"}}"),
+    };
 
     private static Task<int> CompleteAsync(IDeliveryStore store, long id, string conversation, string owner, DateTimeOffset now) =>
         store.FinishAsync(owner, [new AttemptResult(id, conversation, "200", default, null)], now, default);
@@ -16,7 +28,7 @@ public abstract class DeliveryStoreContract
     private static Task<int> RescheduleAsync(IDeliveryStore store, long id, string conversation, string owner, DateTimeOffset next) =>
         store.FinishAsync(owner, [new AttemptResult(id, conversation, null, next, "503")], next, default);
 
-    private static StoredEvent Event(string conversation, string text) => new(0, "key-" + text, conversation, "message_created", "talkdesk-events", "/talkdesk/events",
+    private protected static StoredEvent Event(string conversation, string text) => new(0, "key-" + text, conversation, "message_created", "talkdesk-events", "/talkdesk/events",
         Encoding.UTF8.GetBytes(text), T0, DeliveryStates.Pending, 0, T0, null);
 
     [Fact]
@@ -136,6 +148,38 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task Keys_of_live_events_are_found_by_their_own_time_and_a_held_conversation_still_blocks()
+    {
+        var store = await CreateStoreAsync();
+        var since = T0.AddHours(-24);
+        var parked = await store.ParkAsync(LiveEvent("A", "a1", T0.AddSeconds(-1)), DeliveryStates.Pending, T0, default);
+        await store.RecordKeysAsync([new AcceptedKey("direct-key", Ms(T0.AddSeconds(-2)), 200, T0)], default);
+
+        Assert.Equal((((202, (long?)parked)), (string?)null), await store.LookupAsync("key-a1", Ms(T0.AddSeconds(-1)), since, "B", default));
+        Assert.Equal((((200, (long?)null)), (string?)null), await store.LookupAsync("direct-key", Ms(T0.AddSeconds(-2)), since, "B", default));
+        Assert.Null((await store.LookupAsync("direct-key", Ms(T0.AddSeconds(-2)), T0.AddSeconds(1), "B", default)).Earlier);
+        Assert.Equal((((int, long?)?)null, DeliveryStates.Pending), await store.LookupAsync("new-key", Ms(T0), since, "A", default));
+        Assert.Equal((((int, long?)?)null, (string?)null), await store.LookupAsync("new-key", Ms(T0), since, "B", default));
+
+        Assert.Equal([parked], await DrainAsync(store, T0));
+
+        Assert.Equal((((int, long?)?)null, (string?)null), await store.LookupAsync("new-key", Ms(T0), since, "A", default));
+        Assert.Equal((202, (long?)parked), (await store.LookupAsync("key-a1", Ms(T0.AddSeconds(-1)), since, "A", default)).Earlier);
+    }
+
+    [Fact]
+    public async Task Keys_kept_before_the_table_was_ordered_by_event_time_are_still_found()
+    {
+        // The key table of the first store-and-forward releases, holding a key OCP® took ten seconds ago.
+        var store = await CreateStoreAsync(
+            "CREATE TABLE ocp_accepted_keys (idempotency_key TEXT PRIMARY KEY, status INT NOT NULL, delivery_id BIGINT NULL, accepted_at BIGINT NOT NULL);" +
+            $"INSERT INTO ocp_accepted_keys VALUES ('old-key', 200, NULL, {Ms(T0.AddSeconds(-10))});");
+
+        Assert.Equal((200, (long?)null), (await store.LookupAsync("old-key", Ms(T0.AddSeconds(-11)), T0.AddHours(-24), "B", default)).Earlier);
+        Assert.Null((await store.LookupAsync("other-key", Ms(T0), T0.AddHours(-24), "B", default)).Earlier);
+    }
+
+    [Fact]
     public async Task Stats_count_by_state_and_give_the_oldest_pending()
     {
         var store = await CreateStoreAsync();
@@ -249,11 +293,37 @@ public sealed class SqliteDeliveryStoreTests : DeliveryStoreContract, IDisposabl
 
     private string File => Path.Combine(_folder, "deliveries.db");
 
-    private protected override async Task<IDeliveryStore> CreateStoreAsync()
+    private protected override async Task<IDeliveryStore> CreateStoreAsync(string? setupSql = null)
     {
-        var store = new SqliteDeliveryStore($"Data Source={File}");
+        if (setupSql is not null)
+        {
+            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={File}");
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = setupSql;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var store = new SqliteDeliveryStore($"Data Source={File}", Clock);
         await store.InitializeAsync(default);
         return store;
+    }
+
+    [Fact]
+    public async Task After_a_restart_recent_keys_are_answered_from_memory_again()
+    {
+        var first = (SqliteDeliveryStore)await CreateStoreAsync();
+        await first.RecordKeysAsync([new AcceptedKey("direct-key", Ms(T0.AddSeconds(-2)), 200, T0)], default);
+        var parked = await first.ParkAsync(LiveEvent("A", "a1", T0.AddSeconds(-1)), DeliveryStates.Pending, T0, default);
+        await first.DisposeAsync();
+
+        var again = (SqliteDeliveryStore)await CreateStoreAsync();
+
+        Assert.Equal(2, again.Recent!.Count);
+        Assert.Equal((200, (long?)null), (await again.LookupAsync("direct-key", Ms(T0.AddSeconds(-2)), T0.AddHours(-24), "B", default)).Earlier);
+        Assert.Equal((202, (long?)parked), (await again.LookupAsync("key-a1", Ms(T0.AddSeconds(-1)), T0.AddHours(-24), "B", default)).Earlier);
+        // A held event after the restart still blocks its conversation.
+        Assert.Equal(DeliveryStates.Pending, (await again.LookupAsync("new-key", Ms(T0), T0.AddHours(-24), "A", default)).Blocking);
     }
 
     [Fact]
@@ -289,9 +359,16 @@ public sealed class SqliteDeliveryStoreTests : DeliveryStoreContract, IDisposabl
 [Collection(PostgresFixtureGroup.Name)]
 public sealed class PostgresDeliveryStoreTests(PostgresServer server) : DeliveryStoreContract
 {
-    private protected override async Task<IDeliveryStore> CreateStoreAsync()
+    private protected override async Task<IDeliveryStore> CreateStoreAsync(string? setupSql = null)
     {
-        var store = new PostgresDeliveryStore(Npgsql.NpgsqlDataSource.Create(await server.CreateDatabaseAsync()));
+        var source = Npgsql.NpgsqlDataSource.Create(await server.CreateDatabaseAsync());
+        if (setupSql is not null)
+        {
+            await using var command = source.CreateCommand(setupSql);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var store = new PostgresDeliveryStore(source);
         await store.InitializeAsync(default);
         return store;
     }

@@ -43,11 +43,12 @@ public sealed class StoreAndForwardTests : IDisposable
         Directory.Delete(_folder, recursive: true);
     }
 
-    internal static byte[] Event(string conversation, string message) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+    /// <summary>An event as Talkdesk sends it, stamped now (or at <paramref name="at"/>).</summary>
+    internal static byte[] Event(string conversation, string message, DateTimeOffset? at = null) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
     {
         event_type = "message_created",
         conversation_id = conversation,
-        timestamp = "2026-11-25T10:00:00Z",
+        timestamp = (at ?? DateTimeOffset.UtcNow).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture),
         payload = new { id = message, content = "text of " + message, created_at = "2026-11-25T10:00:00Z", author = new { name = "Ana", type = "contact" } },
     }));
 
@@ -122,6 +123,28 @@ public sealed class StoreAndForwardTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.Contains("\"status\":\"delivered\"", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Single(_host.Ocp.LogEntries);
+    }
+
+    [Theory]
+    [InlineData(0)] // a live event: the restarted gateway answers from the keys it loaded into memory
+    [InlineData(90)] // stamped an hour and a half ago: the key table answers
+    public async Task A_resend_after_a_restart_is_answered_as_before_and_not_delivered_again(int minutesOld)
+    {
+        OcpAnswers(200);
+        var body = Event("conv-r", "m-r", DateTimeOffset.UtcNow.AddMinutes(-minutesOld));
+        var first = await _host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+        _host.Dispose(); // the key is written on the way down at the latest
+
+        using var restarted = GatewayHost.Create(Settings(_folder));
+        OcpAnswers(restarted, 200);
+        var again = await restarted.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+        var fresh = await restarted.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(Event("conv-r", "m-r2")));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Contains("\"status\":\"delivered\"", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+        Assert.Equal(["m-r2"], Delivered(restarted));
     }
 
     [Fact]
