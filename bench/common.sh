@@ -28,7 +28,11 @@ NGINX
 # would answer all but the first as a Talkdesk resend without forwarding it. The run's start time matters
 # too: a counter alone starts again at 1 in every wrk run, and each run after the first would resend the
 # previous run's events (store-and-forward answered them from its accepted keys, so it looked faster than
-# direct mode until 2026-11-25).
+# direct mode until 2026-11-25). Its top-level "timestamp" is the time of sending, as in Talkdesk's events
+# (same length): store-and-forward orders its key table by it and answers recent events from memory. And
+# the events belong to 1 000 conversations, not one: with a single conversation, one event parked when wrk
+# hangs up mid-forward at the end of a run (store-and-forward keeps an event whose caller left) holds every
+# later event of that conversation behind it, and the next run measures the parking path (~300 events/s).
 write_post_lua() {
   cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
@@ -41,7 +45,10 @@ local run = os.time() % 1000000
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format(nil, nil, nil, (template:gsub("msg%-0001", string.format("msg-%06d%09d", run, n), 1)))
+  local body = template:gsub("msg%-0001", string.format("msg-%06d%09d", run, n), 1)
+  body = body:gsub("2d7a1b6c9e01", string.format("2d7a1b%06d", n % 1000), 1)
+  local stamp = os.date("!%Y-%m-%dT%H:%M:%S", os.time()) .. string.format(".%03dZ", n % 1000)
+  return wrk.format(nil, nil, nil, (body:gsub('"timestamp":"[^"]*"', '"timestamp":"' .. stamp .. '"', 1)))
 end
 LUA
 }

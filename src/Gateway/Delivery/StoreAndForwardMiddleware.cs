@@ -86,7 +86,11 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         }
         else if (forwardError is not null)
         {
-            attempt.Fail("OCP® unreachable: " + forwardError.Error);
+            // A caller that hangs up mid-forward (Talkdesk's own timeout) leaves an event OCP® may or may not have
+            // received: kept, so it is not lost; Talkdesk's resend then gets the 202 and id.
+            attempt.Fail(context.RequestAborted.IsCancellationRequested
+                ? "the caller hung up before OCP® answered"
+                : "OCP® unreachable: " + forwardError.Error);
         }
 
         if (attempt.Failure is { } failure && !context.Response.HasStarted)
