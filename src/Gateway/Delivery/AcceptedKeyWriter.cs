@@ -5,10 +5,11 @@ namespace OcpTalkdesk.Gateway.Delivery;
 
 /// <summary>
 /// Remembers the keys of events OCP® took directly, off the response path: queued in memory and
-/// written in batches. Until written, <see cref="Find"/> answers from memory, so a quick resend is
-/// still recognised; a crash loses only unwritten keys (OCP® may then see a repeat, under the same key).
+/// written in batches. Until written, the store's own memory (SQLite) or <see cref="Find"/> answers, so a
+/// quick resend is still recognised; a crash loses only unwritten keys (OCP® may then see a repeat, under
+/// the same key).
 /// </summary>
-internal sealed class AcceptedKeyWriter(IDeliveryStore store, StoreHealth health, TimeProvider time, ILogger<AcceptedKeyWriter> logger) : BackgroundService
+internal sealed class AcceptedKeyWriter : BackgroundService
 {
     private const int BatchSize = 256;
 
@@ -16,14 +17,31 @@ internal sealed class AcceptedKeyWriter(IDeliveryStore store, StoreHealth health
     // events (each commit a disk sync that also holds SQLite's single write lock; measured: the
     // store-and-forward gateway at 0.43x direct mode with small batches).
     private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(100);
-    private readonly Channel<AcceptedKey> _queue =
-        Channel.CreateBounded<AcceptedKey>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly ConcurrentDictionary<string, int> _unwritten = new(StringComparer.Ordinal);
+    private readonly Channel<AcceptedKey> _queue;
+    private readonly IDeliveryStore _store;
+    private readonly StoreHealth _health;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AcceptedKeyWriter> _logger;
+
+    public AcceptedKeyWriter(IDeliveryStore store, StoreHealth health, TimeProvider time, ILogger<AcceptedKeyWriter> logger)
+    {
+        (_store, _health, _time, _logger) = (store, health, time, logger);
+        // A key dropped from a full queue (the store far behind) is forgotten here too, or it would stay forever.
+        _queue = Channel.CreateBounded<AcceptedKey>(
+            new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            dropped => _unwritten.TryRemove(dropped.Key, out _));
+    }
 
     public void Add(string key, long eventAt, int status, DateTimeOffset at)
     {
-        _unwritten[key] = status;
-        _queue.Writer.TryWrite(new AcceptedKey(key, eventAt, status, at));
+        var accepted = new AcceptedKey(key, eventAt, status, at);
+        if (!_store.Remember(accepted))
+        {
+            _unwritten[key] = status;
+        }
+
+        _queue.Writer.TryWrite(accepted);
     }
 
     public (int Status, long? Id)? Find(string key) => _unwritten.TryGetValue(key, out var status) ? (status, null) : null;
@@ -37,7 +55,7 @@ internal sealed class AcceptedKeyWriter(IDeliveryStore store, StoreHealth health
             {
                 if (_queue.Reader.Count < BatchSize)
                 {
-                    await Task.Delay(Linger, time, stoppingToken);
+                    await Task.Delay(Linger, _time, stoppingToken);
                 }
 
                 await WriteAvailableAsync(batch, CancellationToken.None);
@@ -73,13 +91,13 @@ internal sealed class AcceptedKeyWriter(IDeliveryStore store, StoreHealth health
 
         try
         {
-            await store.RecordKeysAsync(batch, cancellationToken);
-            health.Succeeded();
+            await _store.RecordKeysAsync(batch, cancellationToken);
+            _health.Succeeded();
         }
         catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
         {
-            health.Failed(ex);
-            DeliveryLog.StoreFailed(logger, "record keys", ex.Message);
+            _health.Failed(ex);
+            DeliveryLog.StoreFailed(_logger, "record keys", ex.Message);
         }
 
         foreach (var accepted in batch)

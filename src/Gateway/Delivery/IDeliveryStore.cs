@@ -42,6 +42,12 @@ internal interface IDeliveryStore
     /// </summary>
     Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Puts the key of an event OCP® just took into the store's memory of recent keys, where it keeps one (it is
+    /// written later, in a batch); false where it keeps none, so the caller must remember it until written.
+    /// </summary>
+    bool Remember(AcceptedKey key);
+
     /// <summary>Remembers keys of events OCP® took directly (written in batches, off the response path).</summary>
     Task RecordKeysAsync(IReadOnlyList<AcceptedKey> keys, CancellationToken cancellationToken);
 

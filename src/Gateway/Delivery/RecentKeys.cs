@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
@@ -21,7 +20,10 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// </remarks>
 internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int capacity = 1_000_000)
 {
-    private readonly ConcurrentDictionary<UInt128, Entry> _entries = new();
+    // Plain dictionaries of structs behind a lock per shard, not a ConcurrentDictionary: a million live keys
+    // would be a million node objects for the GC to promote and mark; these arrays hold no references at all.
+    private const int ShardCount = 16;
+    private readonly Shard[] _shards = [.. Enumerable.Range(0, ShardCount).Select(_ => new Shard())];
     private readonly long _spanMs = (long)(span ?? DefaultSpan).TotalMilliseconds;
     private readonly Lock _sweepLock = new();
     private long _floor = long.MaxValue; // nothing is answered from memory until Load has run
@@ -54,7 +56,15 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
             return false;
         }
 
-        var found = _entries.TryGetValue(Fingerprint(key), out var entry);
+        var fingerprint = Fingerprint(key);
+        var shard = ShardOf(fingerprint);
+        bool found;
+        Entry entry;
+        lock (shard.Gate)
+        {
+            found = shard.Map.TryGetValue(fingerprint, out entry);
+        }
+
         if (Volatile.Read(ref _generation) != generation)
         {
             return false; // a sweep ran meanwhile and may have removed the entry
@@ -84,11 +94,23 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
             return;
         }
 
-        if (_entries.TryAdd(Fingerprint(key), new Entry(eventAt, acceptedAt, id ?? 0, status)))
+        if (TryAdd(key, new Entry(eventAt, acceptedAt, id ?? 0, status)))
         {
             Interlocked.Increment(ref _count);
         }
     }
+
+    private bool TryAdd(string key, Entry entry)
+    {
+        var fingerprint = Fingerprint(key);
+        var shard = ShardOf(fingerprint);
+        lock (shard.Gate)
+        {
+            return shard.Map.TryAdd(fingerprint, entry);
+        }
+    }
+
+    private Shard ShardOf(UInt128 fingerprint) => _shards[(int)((ulong)fingerprint % ShardCount)];
 
     /// <summary>Fills memory at start from the table's newest keys (<paramref name="newestFirst"/>), then answers from <paramref name="floor"/> on.</summary>
     public void Load(IEnumerable<(string Key, long EventAt, int Status, long? Id, long AcceptedAt)> newestFirst, long floor)
@@ -103,7 +125,7 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
                 break;
             }
 
-            if (_entries.TryAdd(Fingerprint(key), new Entry(eventAt, acceptedAt, id ?? 0, status)))
+            if (TryAdd(key, new Entry(eventAt, acceptedAt, id ?? 0, status)))
             {
                 loaded++;
             }
@@ -111,7 +133,7 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
             lowest = Math.Min(lowest, eventAt);
         }
 
-        Interlocked.Exchange(ref _count, _entries.Count);
+        Interlocked.Add(ref _count, loaded);
         Volatile.Write(ref _floor, floor);
         Volatile.Write(ref _nextSweep, time.GetUtcNow().ToUnixTimeMilliseconds() + _spanMs / 4);
     }
@@ -133,12 +155,21 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
             Interlocked.Increment(ref _generation);
             RaiseFloor(now - _spanMs);
             var floor = Volatile.Read(ref _floor);
-            foreach (var pair in _entries)
+            foreach (var shard in _shards)
             {
-                if (pair.Value.EventAt < floor && _entries.TryRemove(pair))
+                var removed = 0;
+                lock (shard.Gate)
                 {
-                    Interlocked.Decrement(ref _count);
+                    foreach (var (fingerprint, entry) in shard.Map)
+                    {
+                        if (entry.EventAt < floor && shard.Map.Remove(fingerprint))
+                        {
+                            removed++;
+                        }
+                    }
                 }
+
+                Interlocked.Add(ref _count, -removed);
             }
 
             Volatile.Write(ref _nextSweep, now + _spanMs / 4);
@@ -180,4 +211,11 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
     }
 
     private readonly record struct Entry(long EventAt, long AcceptedAt, long Id, int Status);
+
+    private sealed class Shard
+    {
+        public Lock Gate { get; } = new();
+
+        public Dictionary<UInt128, Entry> Map { get; } = [];
+    }
 }

@@ -406,10 +406,17 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
     /// <summary>A connection for a read on the live path: without the writers' per-connection settings.</summary>
     protected virtual Task<DbConnection> OpenReadAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
 
+    public bool Remember(AcceptedKey key)
+    {
+        recent?.Add(key.Key, key.EventAt, key.Status, null, Ms(key.At));
+        return recent is not null;
+    }
+
     public async Task RecordKeysAsync(IReadOnlyList<AcceptedKey> keys, CancellationToken cancellationToken)
     {
         if (recent is not null)
         {
+            // Usually remembered already (Remember); a no-op then.
             foreach (var accepted in keys)
             {
                 recent.Add(accepted.Key, accepted.EventAt, accepted.Status, null, Ms(accepted.At));
