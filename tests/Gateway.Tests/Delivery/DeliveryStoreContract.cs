@@ -168,6 +168,22 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task A_batch_of_keys_is_recorded_whole_and_a_repeat_in_it_keeps_the_first_answer()
+    {
+        var store = await CreateStoreAsync();
+        // 150 keys, the last repeating the first with another status.
+        var batch = Enumerable.Range(0, 149).Select(i => new AcceptedKey($"batch-key-{i}", Ms(T0.AddHours(-2)), 200 + (i % 3), T0))
+            .Append(new AcceptedKey("batch-key-0", Ms(T0.AddHours(-2)), 409, T0)).ToList();
+
+        await store.RecordKeysAsync(batch, default);
+
+        foreach (var i in new[] { 0, 1, 63, 64, 127, 128, 148 })
+        {
+            Assert.Equal((200 + (i % 3), (long?)null), (await store.LookupAsync($"batch-key-{i}", Ms(T0.AddHours(-2)), T0.AddHours(-24), "B", default)).Earlier);
+        }
+    }
+
+    [Fact]
     public async Task Keys_kept_before_the_table_was_ordered_by_event_time_are_still_found()
     {
         // The key table of the first store-and-forward releases, holding a key OCP® took ten seconds ago.
