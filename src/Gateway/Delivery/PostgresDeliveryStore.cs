@@ -28,7 +28,6 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDe
         // Keys ordered by the event's own time (then key), so live keys append to the index's last pages.
         "CREATE TABLE IF NOT EXISTS ocp_event_keys (event_at BIGINT NOT NULL, idempotency_key TEXT NOT NULL, status INT NOT NULL, " +
         "delivery_id BIGINT NULL, accepted_at BIGINT NOT NULL, PRIMARY KEY (event_at, idempotency_key))",
-        "CREATE INDEX IF NOT EXISTS ocp_event_keys_at ON ocp_event_keys (accepted_at)",
     ];
 
     protected override IReadOnlyList<string> SchemaStatements => Schema;

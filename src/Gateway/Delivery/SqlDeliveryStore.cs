@@ -534,7 +534,9 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
         var count = await ExecuteAsync(connection, transaction,
             "DELETE FROM ocp_deliveries WHERE state IN ('delivered', 'discarded') AND finished_at < @b", cancellationToken, ("b", Ms(before)));
         count += await ExecuteAsync(connection, transaction,
-            "DELETE FROM ocp_event_keys WHERE accepted_at < @b", cancellationToken, ("b", Ms(before)));
+            // By the table's own order (no second index to write per key): a key is older than its acceptance
+            // only when the event came late or its clock was behind, and its event time is 0 when unknown.
+            "DELETE FROM ocp_event_keys WHERE event_at < @b AND accepted_at < @b", cancellationToken, ("b", Ms(before)));
         await transaction.CommitAsync(cancellationToken);
         return count;
     }

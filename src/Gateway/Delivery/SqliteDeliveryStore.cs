@@ -26,7 +26,6 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
         // Keys ordered by the event's own time (then key), so a batch of live keys appends to the last pages.
         "CREATE TABLE IF NOT EXISTS ocp_event_keys (event_at INTEGER NOT NULL, idempotency_key TEXT NOT NULL, status INTEGER NOT NULL, " +
         "delivery_id INTEGER NULL, accepted_at INTEGER NOT NULL, PRIMARY KEY (event_at, idempotency_key)) WITHOUT ROWID",
-        "CREATE INDEX IF NOT EXISTS ocp_event_keys_at ON ocp_event_keys (accepted_at)",
     ];
 
     // Columns added after the first release, in order.

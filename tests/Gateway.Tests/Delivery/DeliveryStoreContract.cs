@@ -184,6 +184,23 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task A_key_is_pruned_by_when_it_was_accepted_even_when_its_event_is_older()
+    {
+        var store = await CreateStoreAsync();
+        // An event stamped two days ago that OCP® took just now, and one stamped and taken two days ago.
+        await store.RecordKeysAsync(
+        [
+            new AcceptedKey("late-event", Ms(T0.AddDays(-2)), 200, T0),
+            new AcceptedKey("old-event", Ms(T0.AddDays(-2)), 200, T0.AddDays(-2)),
+        ], default);
+
+        await store.PruneAsync(T0.AddDays(-1), default);
+
+        Assert.Equal((200, (long?)null), (await store.LookupAsync("late-event", Ms(T0.AddDays(-2)), T0.AddDays(-1), "B", default)).Earlier);
+        Assert.Null((await store.LookupAsync("old-event", Ms(T0.AddDays(-2)), T0.AddDays(-3), "B", default)).Earlier);
+    }
+
+    [Fact]
     public async Task Keys_kept_before_the_table_was_ordered_by_event_time_are_still_found()
     {
         // The key table of the first store-and-forward releases, holding a key OCP® took ten seconds ago.
