@@ -57,9 +57,12 @@ public sealed class ExecutionTimeoutTests
     [Fact]
     public async Task Every_route_without_its_own_timeout_is_held_to_the_execution_timeout_which_ships_at_ten_seconds()
     {
-        // The shipped route sets no Timeout of its own; only Gateway:ExecutionTimeout governs it.
+        // The shipped route sets no Timeout of its own; only Gateway:ExecutionTimeout governs it. OCP® would answer
+        // after 10 s, which is also the shipped default, so an answer well before that is the configured 0.5 s at
+        // work (the margin is wide: under the full suite on two cores it once took 3.9 s).
+        var ocpDelay = TimeSpan.FromSeconds(10);
         using var host = GatewayHost.Create(new Dictionary<string, string?> { ["Gateway:ExecutionTimeout"] = "00:00:00.500" });
-        host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithDelay(UpstreamDelay));
+        host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithDelay(ocpDelay));
         var client = host.CreateClient();
 
         var clock = Stopwatch.StartNew();
@@ -67,7 +70,7 @@ public sealed class ExecutionTimeoutTests
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Contains("urn:ocp-gateway:problem:upstream-timeout", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.True(clock.Elapsed < UpstreamDelay / 2, $"answered after {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(7), $"answered after {clock.Elapsed}");
         Assert.Equal(TimeSpan.FromSeconds(10), new OcpTalkdesk.Gateway.Timeouts.ExecutionTimeoutOptions().ExecutionTimeout);
     }
 
