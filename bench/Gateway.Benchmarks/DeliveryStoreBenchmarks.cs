@@ -56,11 +56,11 @@ public class DeliveryStoreBenchmarks : IAsyncDisposable
     public Task RecordKeys() => _store.RecordKeysAsync(NextBatch(), CancellationToken.None);
 
     [Benchmark(Description = "LookupAsync, a new live event (answered from memory)")]
-    public Task Lookup() =>
+    public ValueTask<((int Status, long? Id)? Earlier, string? Blocking)> Lookup() =>
         _store.LookupAsync(Key(_next++ + 1_000_000_000), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.AddHours(-24), "conversation-1", CancellationToken.None);
 
     [Benchmark(Description = "LookupAsync, a new event with an old timestamp (asks the table)")]
-    public Task LookupOld() =>
+    public ValueTask<((int Status, long? Id)? Earlier, string? Blocking)> LookupOld() =>
         _store.LookupAsync(Key(_next++ + 1_000_000_000), DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.AddHours(-24), "conversation-1", CancellationToken.None);
 
     private List<AcceptedKey> NextBatch()

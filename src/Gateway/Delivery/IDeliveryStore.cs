@@ -40,7 +40,7 @@ internal interface IDeliveryStore
     /// process alone writes may answer from memory: a key with an earlier answer then comes without its conversation's
     /// state (the caller answers the resend and does not look at it); a new key's is null only when nothing is held.
     /// </summary>
-    Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken);
+    ValueTask<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Puts the key of an event OCP® just took into the store's memory of recent keys, where it keeps one (it is

@@ -10,8 +10,8 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// It holds <b>every</b> recorded key whose event's own timestamp is at or after <see cref="Floor"/>, so for such
 /// an event a miss here is as good as a miss in the key table, and the live step skips the table (a statement
 /// per event was ~15 µs, most of store-and-forward's cost once the key writes were cheap). Older events, events
-/// without a timestamp and everything while a sweep runs go to the table, which stays the truth. The floor only
-/// rises: to now − <see cref="Span"/> on each sweep, and past a key it had no room for, so memory stays bounded
+/// without a timestamp go to the table, which stays the truth. The floor only
+/// rises: to now − <see cref="Window"/> on each sweep, and past a key it had no room for, so memory stays bounded
 /// by <see cref="Capacity"/> without ever answering "new" for a key it dropped.
 /// </summary>
 /// <remarks>
@@ -27,14 +27,13 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
     private readonly long _spanMs = (long)(span ?? DefaultSpan).TotalMilliseconds;
     private readonly Lock _sweepLock = new();
     private long _floor = long.MaxValue; // nothing is answered from memory until Load has run
-    private long _generation; // odd while a sweep removes entries: lookups then go to the table
     private long _count;
     private long _nextSweep;
 
     /// <summary>How far back (by the event's own timestamp) memory answers: Talkdesk sends events as they happen.</summary>
     public static readonly TimeSpan DefaultSpan = TimeSpan.FromMinutes(1);
 
-    public TimeSpan Span => TimeSpan.FromMilliseconds(_spanMs);
+    public TimeSpan Window => TimeSpan.FromMilliseconds(_spanMs);
 
     public int Capacity => capacity;
 
@@ -50,8 +49,7 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
     public bool TryFind(string key, long eventAt, long since, out (int Status, long? Id)? earlier)
     {
         earlier = null;
-        var generation = Volatile.Read(ref _generation);
-        if ((generation & 1) != 0 || eventAt < Volatile.Read(ref _floor))
+        if (eventAt < Volatile.Read(ref _floor))
         {
             return false;
         }
@@ -65,9 +63,11 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
             found = shard.Map.TryGetValue(fingerprint, out entry);
         }
 
-        if (Volatile.Read(ref _generation) != generation)
+        if (eventAt < Volatile.Read(ref _floor))
         {
-            return false; // a sweep ran meanwhile and may have removed the entry
+            // A sweep raised the floor past this key meanwhile and may have removed it (it raises the floor before it
+            // removes anything, under the shard's lock, so a miss caused by a removal always sees the new floor here).
+            return false;
         }
 
         if (found && entry.AcceptedAt >= since)
@@ -141,7 +141,7 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
     /// <summary>The floor a start-up load should use (keys at or after it are loaded).</summary>
     public long StartFloor() => time.GetUtcNow().ToUnixTimeMilliseconds() - _spanMs;
 
-    /// <summary>Raises the floor to now − <see cref="Span"/> and forgets the keys below it, when due (every quarter span, or when full).</summary>
+    /// <summary>Raises the floor to now − <see cref="Window"/> and forgets the keys below it, when due (every quarter span, or when full).</summary>
     public void SweepIfDue()
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -152,7 +152,6 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
 
         try
         {
-            Interlocked.Increment(ref _generation);
             RaiseFloor(now - _spanMs);
             var floor = Volatile.Read(ref _floor);
             foreach (var shard in _shards)
@@ -176,7 +175,6 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
         }
         finally
         {
-            Interlocked.Increment(ref _generation);
             _sweepLock.Exit();
         }
     }

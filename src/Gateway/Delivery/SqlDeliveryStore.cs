@@ -129,7 +129,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
         {
             if (await untimed.ExecuteScalarAsync(cancellationToken) is long and var last and not 0)
             {
-                floor = Math.Max(floor, last + (long)keys.Span.TotalMilliseconds);
+                floor = Math.Max(floor, last + (long)keys.Window.TotalMilliseconds);
             }
         }
 
@@ -303,15 +303,20 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
         return ids;
     }
 
-    public async Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken)
+    public ValueTask<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken)
     {
         if (recent is not null && recent.TryFind(key, eventAt, Ms(since), out var remembered) && (remembered is not null || NothingHeld))
         {
             // A resend is answered whatever its conversation holds (the caller answers it at once), a new event
-            // only when nothing is held.
-            return (remembered, null);
+            // only when nothing is held. Synchronously: no task, no state machine on the common path.
+            return ValueTask.FromResult<((int Status, long? Id)? Earlier, string? Blocking)>((remembered, null));
         }
 
+        return new(LookupInTableAsync(key, eventAt, since, conversationId, cancellationToken));
+    }
+
+    private async Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupInTableAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken)
+    {
         // Every live event asks this: a kept connection with the statement prepared once (parsing and
         // planning it per event was most of the store's CPU per event in bench/profile.sh).
         if (!_lookups.TryTake(out var session))

@@ -147,8 +147,9 @@ public sealed class RecentKeysTests
     [Fact]
     public async Task Under_concurrent_adds_and_sweeps_a_recorded_key_is_never_called_new()
     {
-        // Writers record keys stamped with the (moving) clock and look each one up again at once, while
-        // another thread moves the clock and sweeps: every answer must be "found" or "ask the table".
+        // Writers record keys stamped with the (moving) clock and look each one up again, at once and much later
+        // (when a sweep may be removing it), while another thread moves the clock and sweeps: every answer must be
+        // "found" or "ask the table".
         var keys = new RecentKeys(_time, TimeSpan.FromMilliseconds(40), capacity: 5_000);
         keys.Load([], keys.StartFloor());
         using var stop = new CancellationTokenSource();
@@ -164,17 +165,21 @@ public sealed class RecentKeysTests
         var answered = 0;
         await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(() =>
         {
-            for (var i = 0; i < 20_000; i++)
+            var stamps = new long[20_000];
+            for (var i = 0; i < stamps.Length; i++)
             {
                 var key = Key(w * 1_000_000 + i);
-                var at = Ms(_time.GetUtcNow());
-                keys.Add(key, at, 200, null, at);
-                if (keys.TryFind(key, at, 0, out var earlier))
+                stamps[i] = Ms(_time.GetUtcNow());
+                keys.Add(key, stamps[i], 200, null, stamps[i]);
+                foreach (var back in (ReadOnlySpan<int>)[0, 50, 500])
                 {
-                    Interlocked.Increment(ref answered);
-                    if (earlier is null)
+                    if (i >= back && keys.TryFind(Key(w * 1_000_000 + i - back), stamps[i - back], 0, out var earlier))
                     {
-                        Interlocked.Increment(ref wrong);
+                        Interlocked.Increment(ref answered);
+                        if (earlier is null)
+                        {
+                            Interlocked.Increment(ref wrong);
+                        }
                     }
                 }
             }
