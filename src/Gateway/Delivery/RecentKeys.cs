@@ -79,11 +79,16 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
     }
 
     /// <summary>Remembers a recorded key (call before or with its write to the table; the first answer stands).</summary>
-    public void Add(string key, long eventAt, int status, long? id, long acceptedAt)
+    /// <summary>
+    /// Holds the key when its event time is at or above the floor. True only when memory will still hold it for
+    /// at least half a window: a key near the floor may be swept before the key writer has put it in the
+    /// table, and for that time the writer must answer for it itself (a resend would otherwise reach OCP® twice).
+    /// </summary>
+    public bool Add(string key, long eventAt, int status, long? id, long acceptedAt)
     {
         if (eventAt < Volatile.Read(ref _floor))
         {
-            return; // answered by the table
+            return false; // answered by the table
         }
 
         if (Interlocked.Read(ref _count) >= capacity)
@@ -91,13 +96,17 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
             // No room: memory must no longer answer for this key's time, so the floor passes it; the next sweep makes room.
             RaiseFloor(eventAt + 1);
             Volatile.Write(ref _nextSweep, 0);
-            return;
+            return false;
         }
 
         if (TryAdd(key, new Entry(eventAt, acceptedAt, id ?? 0, status)))
         {
             Interlocked.Increment(ref _count);
         }
+
+        // Half a window of margin: a sweep (floor = now - window) cannot reach this key for that long, far more than a
+        // key batch takes to be written.
+        return eventAt >= time.GetUtcNow().ToUnixTimeMilliseconds() - (_spanMs / 2);
     }
 
     private bool TryAdd(string key, Entry entry)

@@ -413,8 +413,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
 
     public bool Remember(AcceptedKey key)
     {
-        recent?.Add(key.Key, key.EventAt, key.Status, null, Ms(key.At));
-        return recent is not null;
+        return recent?.Add(key.Key, key.EventAt, key.Status, null, Ms(key.At)) == true;
     }
 
     public async Task RecordKeysAsync(IReadOnlyList<AcceptedKey> keys, CancellationToken cancellationToken)
