@@ -28,6 +28,7 @@ return await StartupFailure.GuardAsync(async () =>
     var builder = WebApplication.CreateBuilder(command.HostArgs);
 
     builder.AddGatewayOptions();
+    var bindingProblems = builder.CheckBindings(command);
     if (command.Kind == CommandKind.Validate)
     {
         return await ValidateCommand.RunAsync(command, builder.Configuration, Console.OpenStandardInput(), Console.Out, Console.Error);
@@ -55,7 +56,7 @@ return await StartupFailure.GuardAsync(async () =>
     var app = builder.Build();
     if (command.Kind == CommandKind.CheckConfig)
     {
-        return await ConfigCheck.RunAsync(app.Services, Console.Out, Console.Error);
+        return await ConfigCheck.RunAsync(app.Services, bindingProblems, Console.Out, Console.Error);
     }
 
     await app.CheckConfigurationAsync();

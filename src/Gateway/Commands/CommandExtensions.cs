@@ -17,6 +17,21 @@ public static class CommandExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Checks that every setting binds to its type (<see cref="BindingCheck"/>). Serving and the other
+    /// commands stop on a problem; <c>check-config</c> gets the lines back to report with the rest.
+    /// </summary>
+    public static IReadOnlyList<string> CheckBindings(this IHostApplicationBuilder builder, GatewayCommand command)
+    {
+        var problems = BindingCheck.FindAndHideProblems(builder.Configuration);
+        if (problems.Count > 0 && command.Kind != CommandKind.CheckConfig)
+        {
+            throw new StartupCheckException(problems);
+        }
+
+        return problems;
+    }
+
     /// <summary>Runs <c>check-config</c>'s checks before the gateway listens; any problem stops start-up.</summary>
     public static async Task CheckConfigurationAsync(this WebApplication app)
     {

@@ -66,9 +66,9 @@ internal static class ConfigCheck
     }
 
     /// <summary>The <c>check-config</c> command: problems on standard error and exit 1, or a summary and exit 0.</summary>
-    public static async Task<int> RunAsync(IServiceProvider services, TextWriter output, TextWriter error)
+    public static async Task<int> RunAsync(IServiceProvider services, IReadOnlyList<string> bindingProblems, TextWriter output, TextWriter error)
     {
-        var problems = await FindProblemsAsync(services);
+        var problems = bindingProblems.Concat(await FindProblemsAsync(services)).ToList();
         if (problems.Count > 0)
         {
             foreach (var problem in problems)
@@ -93,6 +93,14 @@ internal static class ConfigCheck
             : $"StoreAndForward on {delivery.Store} (ConnectionStrings:Delivery {(string.IsNullOrWhiteSpace(services.GetRequiredService<IConfiguration>().GetConnectionString(Delivery.DeliveryOptions.ConnectionStringName)) ? "not set: the default file" : "set")})";
     }
 
+    private static string ManagementSummary(IServiceProvider services)
+    {
+        var port = services.GetRequiredService<IOptions<Configuration.ManagementOptions>>().Value.ManagementPort;
+        return port > 0
+            ? $"port {port} only (health, metrics, admin API); event routes not served there"
+            : "every port (Gateway:ManagementPort=0: health, metrics and the admin API are reachable wherever events are)";
+    }
+
     private static string Summary(IServiceProvider services)
     {
         var gateway = services.GetRequiredService<IOptions<ValidationOptions>>().Value;
@@ -111,6 +119,8 @@ internal static class ConfigCheck
             "  destinations:  " + string.Join(", ", destinations),
             "  token clients: " + (tokenClients.Count == 0 ? "none" : string.Join(", ", tokenClients)),
             "  inbound auth:  " + string.Join(", ", inbound),
+            "  trusted proxies: " + services.GetRequiredService<TrustedProxies>().Describe(),
+            "  management:    " + ManagementSummary(services),
             "  delivery:      " + DeliverySummary(services));
     }
 }

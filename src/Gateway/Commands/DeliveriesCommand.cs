@@ -24,6 +24,10 @@ internal static class DeliveriesCommand
             return 2;
         }
 
+        // The command builds the store, not the proxy: the redelivery worker is registered but never started
+        // here, so Development's build-time check of every registration (which wants YARP's forwarder for
+        // it) is left off.
+        builder.Host.UseDefaultServiceProvider(o => o.ValidateOnBuild = false);
         await using var app = builder.Build();
         try
         {

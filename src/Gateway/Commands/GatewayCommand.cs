@@ -48,8 +48,22 @@ public sealed class GatewayCommand
     /// <summary>What is wrong with the command line, if anything (exit 2).</summary>
     public string? UsageError { get; private init; }
 
+    /// <summary>
+    /// Set by <c>dotnet run</c> (the project's <c>RunArguments</c>): the directory <c>dotnet run</c> was typed
+    /// in. The Web SDK runs the process in the project's folder, so without it a relative path given to a
+    /// command would be looked for under <c>src/Gateway/</c> instead of where the operator is.
+    /// </summary>
+    public const string CallerDirectoryArgument = "--caller-directory=";
+
     public static GatewayCommand Parse(string[] args)
     {
+        string? callerDirectory = null;
+        if (Array.FindIndex(args, a => a.StartsWith(CallerDirectoryArgument, StringComparison.Ordinal)) is var at and >= 0)
+        {
+            callerDirectory = args[at][CallerDirectoryArgument.Length..].Trim('"');
+            args = [.. args[..at], .. args[(at + 1)..]];
+        }
+
         var verbose = Array.IndexOf(args, "--verbose") >= 0;
         var rest = verbose ? Array.FindAll(args, a => a != "--verbose") : args;
         if (rest.Length == 0)
@@ -62,7 +76,7 @@ public sealed class GatewayCommand
             "--help" or "-h" or "help" => new GatewayCommand(CommandKind.Help, []),
             "healthcheck" => new GatewayCommand(CommandKind.HealthCheck, rest),
             "check-config" => new GatewayCommand(CommandKind.CheckConfig, rest[1..]) { Verbose = verbose },
-            "validate" => ParseValidate(rest[1..], verbose),
+            "validate" => ParseValidate(rest[1..], verbose, callerDirectory),
             "deliveries" => ParseDeliveries(rest[1..], verbose),
             _ => new GatewayCommand(CommandKind.Serve, rest) { Verbose = verbose },
         };
@@ -119,7 +133,10 @@ public sealed class GatewayCommand
         };
     }
 
-    private static GatewayCommand ParseValidate(string[] args, bool verbose)
+    private static string? FromCaller(string? path, string? callerDirectory) =>
+        path is null || callerDirectory is null || Path.IsPathRooted(path) ? path : Path.GetFullPath(path, callerDirectory);
+
+    private static GatewayCommand ParseValidate(string[] args, bool verbose, string? callerDirectory)
     {
         string? schema = null, eventType = null, input = null, error = null;
         var jsonLines = false;
@@ -167,9 +184,9 @@ public sealed class GatewayCommand
         return new GatewayCommand(CommandKind.Validate, [.. hostArgs])
         {
             Verbose = verbose,
-            SchemaFile = schema,
+            SchemaFile = FromCaller(schema, callerDirectory),
             EventType = eventType,
-            Input = input ?? "-",
+            Input = input is null or "-" ? "-" : FromCaller(input, callerDirectory)!,
             JsonLines = jsonLines,
             UsageError = error,
         };

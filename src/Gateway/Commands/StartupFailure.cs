@@ -79,6 +79,9 @@ public static class StartupFailure
             case IOException when ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase):
                 yield return ex.Message + " Another process listens there: choose other ports with --urls (or ASPNETCORE_URLS) and Gateway:ManagementPort.";
                 yield break;
+            case InvalidOperationException binding when BindingCheck.Describe(binding) is { } problem:
+                yield return problem.Line;
+                yield break;
             case InvalidOperationException { InnerException: { } inner }:
                 foreach (var message in Messages(inner))
                 {

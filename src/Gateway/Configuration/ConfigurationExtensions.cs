@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace OcpTalkdesk.Gateway.Configuration;
 
@@ -9,6 +12,9 @@ public static class ConfigurationExtensions
 
     /// <summary>Where file-mounted secrets are read from unless <see cref="SecretsDirectoryKey"/> says otherwise.</summary>
     public const string DefaultSecretsDirectory = "/run/secrets";
+
+    /// <summary>Kestrel's switch that refuses a bare LF as an HTTP/1.1 line end (400).</summary>
+    public const string BareLineFeedSwitch = "Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators";
 
     /// <summary>
     /// Adds file-mounted secrets to the configuration and binds the management port (validated at
@@ -27,6 +33,11 @@ public static class ConfigurationExtensions
             .BindConfiguration(ManagementOptions.SectionName)
             .Validate(o => o.ManagementPort is >= 0 and <= 65535, "Gateway:ManagementPort must be a TCP port (1-65535), or 0 to serve the operator endpoints on every port.")
             .ValidateOnStart();
+        // Request lines and headers must end in CRLF: a bare LF is what a proxy in front may read differently
+        // (request smuggling), and Talkdesk sends CRLF. Measured and recorded in docs/decisions/0006-edge-trust.md.
+        AppContext.SetSwitch(BareLineFeedSwitch, true);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, ManagementPortPolicy>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, KestrelLimitsSetup>());
         builder.ListenOnManagementPort();
         return builder;
     }

@@ -94,15 +94,20 @@ public static class InboundAuthExtensions
         // still runs it (UseInboundAuth), and the tests refuse each kind of wrong credential end to end.
         services.Configure<RouteOptions>(o => o.SuppressCheckForUnhandledSecurityMetadata = true);
 
+        var trusted = TrustedProxies.From(builder.Configuration);
+        services.TryAddSingleton(trusted);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ForwardedHeadersOptions>, TrustedProxiesValidator>());
+        services.AddOptions<ForwardedHeadersOptions>().ValidateOnStart();
         services.Configure<ForwardedHeadersOptions>(o =>
         {
             o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
-            // Believe forwarding headers only from the proxies the operator names, none by default.
+            // Only the named proxies; the middleware is left out of the pipeline when there are none,
+            // because with both lists empty it would believe every sender.
             o.KnownIPNetworks.Clear();
             o.KnownProxies.Clear();
-            foreach (var proxy in builder.Configuration.GetSection(TrustedProxiesKey).Get<string[]>() ?? [])
+            foreach (var network in trusted.Networks)
             {
-                o.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(proxy.Contains('/', StringComparison.Ordinal) ? proxy : proxy + (proxy.Contains(':', StringComparison.Ordinal) ? "/128" : "/32")));
+                o.KnownIPNetworks.Add(network);
             }
         });
         return builder;
@@ -114,7 +119,11 @@ public static class InboundAuthExtensions
     /// </summary>
     public static WebApplication UseInboundAuth(this WebApplication app)
     {
-        app.UseForwardedHeaders();
+        if (app.Services.GetRequiredService<TrustedProxies>().Networks.Count > 0)
+        {
+            app.UseForwardedHeaders();
+        }
+
         // The shortcut jumps over the two framework middleware to what follows them. Not UseWhen: a branch
         // would hide UseAuthentication/UseAuthorization from WebApplication, which would then add both a
         // second time at the front of the pipeline (before forwarded headers). The pipeline is composed
@@ -128,6 +137,15 @@ public static class InboundAuthExtensions
         return app;
     }
 
+    /// <summary>Why Basic credentials over plain HTTP are refused.</summary>
+    internal const string InsecureBasicMessage = "Basic credentials are refused over plain HTTP: call over HTTPS (directly, or through a "
+        + "trusted proxy that sends X-Forwarded-Proto), or set AllowInsecureProtocol on the method when TLS ends in front of the gateway.";
+
+    /// <summary>True when a Basic method would refuse this request's credentials for its protocol alone.</summary>
+    internal static bool RefusesInsecureBasic(HttpContext context, InboundAuthOptions method) =>
+        method.Type == InboundAuthTypes.Basic && !method.AllowInsecureProtocol && !context.Request.IsHttps
+        && context.Request.Headers.Authorization.ToString().StartsWith("Basic ", StringComparison.OrdinalIgnoreCase);
+
     private static void ConfigureBasic(BasicAuthenticationOptions options, string method, IConfigurationSection section)
     {
         options.Realm = "ocp-talkdesk-gateway";
@@ -136,6 +154,14 @@ public static class InboundAuthExtensions
         {
             OnValidateCredentials = context =>
             {
+                // The handler checks the protocol only when it challenges, so valid credentials over plain
+                // HTTP were accepted; refused here unless TLS ends at a proxy the operator vouches for.
+                if (!context.HttpContext.Request.IsHttps && !options.AllowInsecureProtocol)
+                {
+                    context.Fail(InsecureBasicMessage);
+                    return Task.CompletedTask;
+                }
+
                 var users = context.HttpContext.RequestServices.GetRequiredService<IOptionsMonitor<InboundAuthOptions>>().Get(method).Users;
                 // Every user is checked, match or not, so timing says nothing about which names exist.
                 var valid = false;

@@ -32,8 +32,12 @@ internal sealed class InboundAuthResultHandler(ProblemResponder problems, Gatewa
         var routeConfig = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>()?.Config;
         var route = routeConfig?.RouteId ?? "none";
         // Challenged with no credentials at all is "missing"; with credentials, they were wrong.
-        var forbidden = authorizeResult.Forbidden;
-        var reason = forbidden ? "forbidden" : HasCredentials(context, routeConfig?.AuthorizationPolicy) ? "invalid" : "missing";
+        var method = routeConfig?.AuthorizationPolicy;
+        // A method of Type None has no credential that could help: its only refusal is the caller's address.
+        var forbidden = authorizeResult.Forbidden || (method is not null && methods.Get(method).Type == InboundAuthTypes.None);
+        var reason = forbidden ? "forbidden"
+            : method is not null && InboundAuthExtensions.RefusesInsecureBasic(context, methods.Get(method)) ? "insecure"
+            : HasCredentials(context, method) ? "invalid" : "missing";
         InboundAuthLog.Refused(logger, route, reason);
         metrics.InboundRejected(route, reason);
         context.Features.Get<CallOutcome>()?.Decide(Outcome.Unauthorized);
@@ -63,7 +67,12 @@ internal sealed class InboundAuthResultHandler(ProblemResponder problems, Gatewa
         else
         {
             await problems.WriteAsync(context, StatusCodes.Status401Unauthorized, ProblemTypes.Unauthenticated, "Unauthenticated",
-                reason == "missing" ? "The call carries no credentials." : "The call's credentials are not accepted.");
+                reason switch
+                {
+                    "missing" => "The call carries no credentials.",
+                    "insecure" => InboundAuthExtensions.InsecureBasicMessage,
+                    _ => "The call's credentials are not accepted.",
+                });
         }
     }
 

@@ -19,6 +19,7 @@ public static class ProxyExtensions
     {
         builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection(SectionName));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, DestinationAddressCheck>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, ForwardedRequestAllowList>());
         return builder;
     }
 

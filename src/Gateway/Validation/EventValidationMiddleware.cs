@@ -34,6 +34,15 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
             return;
         }
 
+        // Bodies are checked as the bytes they are; a compressed body would be validated as garbage, or
+        // forwarded with a Content-Encoding that no longer says what OCP® receives.
+        if (request.Headers.ContentEncoding is { Count: > 0 } encoding && !IsIdentity(encoding))
+        {
+            await RejectAsync(context, route.RouteId, Outcome.RejectedMalformed, StatusCodes.Status415UnsupportedMediaType, ProblemTypes.UnsupportedMediaType,
+                "Unsupported content encoding", "Talkdesk events must be sent uncompressed (no Content-Encoding, or 'identity').", UnknownEventType);
+            return;
+        }
+
         var catalog = registry.Current;
         // Kestrel enforces the cap on the socket too, also while it drains an unread remainder.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } serverLimit)
@@ -54,7 +63,15 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
         {
             // Kestrel's own limits and framing errors (a Content-Length that lies, a body too slow).
             await RejectAsync(context, route.RouteId, Outcome.RejectedMalformed, ex.StatusCode, ProblemTypes.BadRequest,
-                "Unreadable request body", "The request body could not be read: " + ex.Message, UnknownEventType);
+                "Unreadable request body", "The request body could not be read: " + ex.Message, UnknownEventType, cause: ex.Message);
+            return;
+        }
+        catch (IOException ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel's chunked decoder reports some framing errors (a chunk size that overflows) as an
+            // IOException rather than a BadHttpRequestException: the caller's error all the same.
+            await RejectAsync(context, route.RouteId, Outcome.RejectedMalformed, StatusCodes.Status400BadRequest, ProblemTypes.BadRequest,
+                "Unreadable request body", "The request body could not be read: " + ex.Message, UnknownEventType, cause: ex.Message);
             return;
         }
 
@@ -86,6 +103,22 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
 
             await next(context);
         }
+    }
+
+    private static bool IsIdentity(Microsoft.Extensions.Primitives.StringValues encoding)
+    {
+        foreach (var value in encoding)
+        {
+            foreach (var token in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!string.Equals(token, "identity", StringComparison.OrdinalIgnoreCase))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The event's schema when it passes; otherwise writes the 400 and returns null.</summary>
@@ -159,10 +192,11 @@ internal sealed class EventValidationMiddleware(RequestDelegate next, SchemaRegi
     }
 
     private Task RejectAsync(HttpContext context, string routeId, Outcome outcome, int status, string type, string title, string detail,
-        string eventType, string? extensionName = null, object? extensionValue = null, string? secondName = null, object? secondValue = null)
+        string eventType, string? extensionName = null, object? extensionValue = null, string? secondName = null, object? secondValue = null,
+        string? cause = null)
     {
         context.Features.Get<CallOutcome>()?.Decide(outcome);
-        ValidationLog.EventRejected(logger, routeId, status, type, eventType, ProblemResponder.CorrelationId(context));
+        ValidationLog.EventRejected(logger, routeId, status, cause is null ? type : type + " (" + cause + ")", eventType, ProblemResponder.CorrelationId(context));
         return problems.WriteAsync(context, status, type, title, detail, extensionName, extensionValue, secondName, secondValue);
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using OcpTalkdesk.Gateway.Tests.Integration;
@@ -57,17 +58,28 @@ public sealed class HealthEndpointTests
     }
 
     [Fact]
-    public async Task With_a_management_port_operator_endpoints_answer_only_there()
+    public async Task With_a_management_port_operator_endpoints_answer_only_on_connections_to_it_whatever_the_host_header_says()
     {
         using var host = GatewayHost.Create(new Dictionary<string, string?> { ["Gateway:ManagementPort"] = "9090" });
-        var client = host.CreateClient();
 
-        var onEventPort = await client.GetAsync("/metrics");
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
-        request.Headers.Host = "localhost:9090";
-        var onManagementPort = await client.SendAsync(request);
+        var onEventPort = await MetricsAsync(host, localPort: 8080, hostHeader: "localhost:8080");
+        var spoofedHost = await MetricsAsync(host, localPort: 8080, hostHeader: "localhost:9090");
+        var onManagementPort = await MetricsAsync(host, localPort: 9090, hostHeader: "anything");
 
-        Assert.Equal(HttpStatusCode.NotFound, onEventPort.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, onManagementPort.StatusCode);
+        Assert.Equal(StatusCodes.Status404NotFound, onEventPort);
+        Assert.Equal(StatusCodes.Status404NotFound, spoofedHost);
+        Assert.Equal(StatusCodes.Status200OK, onManagementPort);
+    }
+
+    private static async Task<int> MetricsAsync(GatewayHost host, int localPort, string hostHeader)
+    {
+        var context = await host.Server.SendAsync(c =>
+        {
+            c.Request.Method = "GET";
+            c.Request.Path = "/metrics";
+            c.Request.Host = new HostString(hostHeader);
+            c.Connection.LocalPort = localPort;
+        });
+        return context.Response.StatusCode;
     }
 }

@@ -9,10 +9,10 @@ namespace OcpTalkdesk.Gateway.Tests.Integration;
 /// <summary>Hostile bodies and framing against the gateway on a real Kestrel socket.</summary>
 public sealed class HostileInputTests : IDisposable
 {
-    // One second of grace for a stalled body, so the data-rate test is quick.
+    // Two seconds of grace for a stalled body (Kestrel needs more than one), so the data-rate test is quick.
     private readonly GatewayHost _host = GatewayHost.CreateOnKestrel(new Dictionary<string, string?>
     {
-        ["Kestrel:Limits:MinRequestBodyDataRate:GracePeriod"] = "00:00:01",
+        ["Kestrel:Limits:MinRequestBodyDataRate:GracePeriod"] = "00:00:02",
     });
 
     public HostileInputTests() =>
