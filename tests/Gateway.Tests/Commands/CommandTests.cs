@@ -53,6 +53,73 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Values_of_the_wrong_type_are_each_named_with_their_key_and_check_config_still_reports_the_rest()
+    {
+        var environment = GatewayProcess.Complete();
+        environment["Gateway__ExecutionTimeout"] = "abc";
+        environment["Gateway__Delivery__Mode"] = "Sometimes";
+        environment["Kestrel__Limits__MaxRequestHeaderCount"] = "many";
+        environment["Gateway__TrustedProxies__0"] = "the-load-balancer";
+        environment["Gateway__TokenClients__ocp__ClientId"] = "";
+
+        var check = await GatewayProcess.RunAsync(["check-config"], environment);
+        var serve = await GatewayProcess.RunAsync(["--urls", "http://127.0.0.1:0"], environment);
+
+        Assert.Equal(1, check.ExitCode);
+        var lines = check.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.StartsWith("error: Gateway:ExecutionTimeout is not a duration", StringComparison.Ordinal)
+            && l.Contains("Gateway__ExecutionTimeout", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("error: Gateway:Delivery:Mode is not one of Direct, StoreAndForward", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("error: Kestrel:Limits:MaxRequestHeaderCount is not a whole number", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("error: Gateway:TrustedProxies:0", StringComparison.Ordinal));
+        // The checks after binding still ran.
+        Assert.Contains(lines, l => l.Contains("Gateway__TokenClients__ocp__ClientId", StringComparison.Ordinal));
+        Assert.Equal(1, serve.ExitCode);
+        Assert.Contains("Gateway:ExecutionTimeout is not a duration", serve.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", check.Error + serve.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_config_says_whose_forwarding_headers_are_believed_and_where_operator_endpoints_answer()
+    {
+        var environment = GatewayProcess.Complete();
+        var none = await GatewayProcess.RunAsync(["check-config"], environment);
+        environment["Gateway__TrustedProxies__0"] = "10.1.2.0/24";
+        var one = await GatewayProcess.RunAsync(["check-config"], environment);
+
+        Assert.Contains("trusted proxies: none", none.Output, StringComparison.Ordinal);
+        Assert.Contains("management:    port 9090 only", none.Output, StringComparison.Ordinal);
+        Assert.Contains("trusted proxies: 10.1.2.0/24", one.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Validate_resolves_a_relative_path_against_the_folder_dotnet_run_was_called_from()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_folder, "event.json"), Sample("message_created"));
+
+        var result = await GatewayProcess.RunAsync(["--caller-directory=" + _folder, "validate", "--event-type", "message_created", "event.json"]);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("{\"valid\":true}", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deliveries_list_works_in_Development_too()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["Gateway__Delivery__Mode"] = "StoreAndForward",
+            ["ConnectionStrings__Delivery"] = "Data Source=" + Path.Combine(_folder, "deliveries.db"),
+        };
+
+        var result = await GatewayProcess.RunAsync(["deliveries", "list"], environment);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+    }
+
+    [Fact]
     public async Task Check_config_reads_the_command_line_like_serving_does()
     {
         var environment = GatewayProcess.Complete();

@@ -54,6 +54,19 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task A_key_of_an_event_stamped_minutes_ago_is_left_to_the_key_writer_until_written()
+    {
+        var store = await CreateStoreAsync();
+        var now = Clock.GetUtcNow();
+
+        // The live step remembers a key in the writer's own map whenever the store says false here; true for a key
+        // the store's memory would drop before the batch is written let a resend through as new (it reached OCP® twice).
+        var remembered = store.Remember(new AcceptedKey("key-old", now.AddMinutes(-5).ToUnixTimeMilliseconds(), 200, now));
+
+        Assert.False(remembered);
+    }
+
+    [Fact]
     public async Task A_lease_that_runs_out_is_taken_over_and_the_old_owner_can_no_longer_complete()
     {
         var store = await CreateStoreAsync();

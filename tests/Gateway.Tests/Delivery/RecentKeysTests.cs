@@ -49,6 +49,23 @@ public sealed class RecentKeysTests
     }
 
     [Fact]
+    public void Add_says_whether_memory_keeps_the_key_long_enough_for_it_to_be_written()
+    {
+        var keys = Loaded();
+
+        var fresh = keys.Add(Key(1), Ms(Now), 200, null, Ms(Now));
+        var nearTheFloor = keys.Add(Key(2), Ms(Now.AddSeconds(-45)), 200, null, Ms(Now));
+        var belowTheFloor = keys.Add(Key(3), Ms(Now.AddMinutes(-5)), 200, null, Ms(Now));
+
+        Assert.True(fresh);
+        // Held for now, but a sweep within the next 15 s may drop it: the writer must keep answering for it.
+        Assert.False(nearTheFloor);
+        Assert.True(keys.TryFind(Key(2), Ms(Now.AddSeconds(-45)), 0, out var held));
+        Assert.NotNull(held);
+        Assert.False(belowTheFloor);
+    }
+
+    [Fact]
     public void The_first_answer_stands()
     {
         var keys = Loaded();

@@ -58,6 +58,34 @@ public sealed class HealthEndpointTests
     }
 
     [Fact]
+    public async Task An_OCP_outage_degrades_readiness_and_events_are_still_tried()
+    {
+        // The shipped cluster's passive health check (TransportFailureRate, HealthyOrPanic): OCP® refusing
+        // connections marks its one destination down, and the gateway still sends to it (panic) rather than 503.
+        using var host = GatewayHost.Create(new Dictionary<string, string?>(), ocpAddress: $"http://127.0.0.1:{Ports.Closed()}/ocp/events");
+        var client = host.CreateClient();
+        var before = await ReadinessAsync(client);
+
+        var answers = new List<HttpStatusCode>();
+        for (var i = 0; i < 12; i++)
+        {
+            answers.Add((await client.PostAsync(GatewayHost.EventsPath, Samples.Json(Samples.Bytes("message_created")))).StatusCode);
+        }
+
+        var degraded = await Delivery.Eventually.HoldsAsync(async () => await ReadinessAsync(client) == "Degraded");
+
+        Assert.Equal("Healthy", before);
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.BadGateway, a));
+        Assert.True(degraded);
+    }
+
+    private static async Task<string?> ReadinessAsync(HttpClient client)
+    {
+        using var report = JsonDocument.Parse(await (await client.GetAsync("/readyz")).Content.ReadAsStringAsync());
+        return report.RootElement.GetProperty("status").GetString();
+    }
+
+    [Fact]
     public async Task With_a_management_port_operator_endpoints_answer_only_on_connections_to_it_whatever_the_host_header_says()
     {
         using var host = GatewayHost.Create(new Dictionary<string, string?> { ["Gateway:ManagementPort"] = "9090" });
