@@ -76,6 +76,8 @@ public sealed class DeadLetterAndReplayTests : IDisposable
         Assert.Equal(HttpStatusCode.Accepted, later.StatusCode);
         Assert.Empty(_host.Ocp.LogEntries);
         Assert.Equal(2, (await ListAsync("dead")).Count);
+        // Without a state the list is the dead letters (README).
+        Assert.Equal(2, JsonDocument.Parse(await Admin().GetStringAsync("/admin/deliveries")).RootElement.GetArrayLength());
     }
 
     [Fact]
