@@ -121,6 +121,20 @@ internal static class ConfigCheck
             "  inbound auth:  " + string.Join(", ", inbound),
             "  trusted proxies: " + services.GetRequiredService<TrustedProxies>().Describe(),
             "  management:    " + ManagementSummary(services),
-            "  delivery:      " + DeliverySummary(services));
+            "  delivery:      " + DeliverySummary(services),
+            "  encryption:    " + EncryptionSummary(services));
+    }
+
+    /// <summary>The key ids and their fingerprints (so replicas can be compared); never a key.</summary>
+    private static string EncryptionSummary(IServiceProvider services)
+    {
+        var protector = Delivery.BodyProtector.From(services.GetRequiredService<IOptions<Delivery.DeliveryOptions>>().Value);
+        if (protector.ActiveKeyId is not { } active)
+        {
+            return "no active key (bodies kept as plaintext; only allowed in Direct mode or Development)";
+        }
+
+        var others = protector.KeyIds.Where(k => k != active).Order(StringComparer.Ordinal).Select(k => $"{k} ({protector.Fingerprint(k)})");
+        return $"active {active} ({protector.Fingerprint(active)})" + (others.Any() ? "; also decrypts " + string.Join(", ", others) : string.Empty);
     }
 }

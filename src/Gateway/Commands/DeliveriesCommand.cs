@@ -28,6 +28,9 @@ internal static class DeliveriesCommand
         // here, so Development's build-time check of every registration (which wants YARP's forwarder for
         // it) is left off.
         builder.Host.UseDefaultServiceProvider(o => o.ValidateOnBuild = false);
+        // Standard output is the command's answer (JSON lines a script reads); log lines, the audit line among
+        // them, go to standard error.
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         await using var app = builder.Build();
         try
         {
@@ -42,6 +45,22 @@ internal static class DeliveriesCommand
 
     private static async Task<int> RunAsync(GatewayCommand command, IServiceProvider services, TextWriter output, TextWriter error)
     {
+        var audit = services.GetRequiredService<ILoggerFactory>().CreateLogger("OcpTalkdesk.Gateway.Delivery.Audit");
+        var admin = "shell:" + Environment.UserName;
+        var exit = await RunActionAsync(command, services, output, error);
+        var target = command.Action switch
+        {
+            "list" => "state=" + command.State,
+            "erase" => "conversation " + command.ConversationId,
+            "rekey" => "every row",
+            _ => command.DeliveryId is { } id ? "event " + id.ToString(System.Globalization.CultureInfo.InvariantCulture) : "every dead event",
+        };
+        DeliveryLog.AdminAction(audit, command.Action!, target, admin, "exit " + exit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return exit;
+    }
+
+    private static async Task<int> RunActionAsync(GatewayCommand command, IServiceProvider services, TextWriter output, TextWriter error)
+    {
         var store = services.GetRequiredService<IDeliveryStore>();
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
         await store.InitializeAsync(CancellationToken.None);
@@ -50,7 +69,7 @@ internal static class DeliveriesCommand
             case "list":
                 if (!DeliveryStates.IsKnown(command.State))
                 {
-                    await error.WriteLineAsync("deliveries: --state must be pending, leased, dead, delivered or discarded.");
+                    await error.WriteLineAsync("deliveries: --state must be pending, leased, dead, delivered, discarded or expired.");
                     return 2;
                 }
 
@@ -60,6 +79,22 @@ internal static class DeliveriesCommand
                     await output.WriteLineAsync(JsonSerializer.Serialize(DeliveryView.Of(stored), DeliveryJsonContext.Default.DeliveryView));
                 }
 
+                return 0;
+            case "erase":
+                var erased = await store.EraseConversationAsync(command.ConversationId!, CancellationToken.None);
+                await output.WriteLineAsync($"erased {erased} event(s) of conversation {command.ConversationId}");
+                return 0;
+            case "rekey":
+                if (services.GetRequiredService<BodyProtector>().ActiveKeyId is not { } active)
+                {
+                    await error.WriteLineAsync("deliveries: rekey needs Gateway:Delivery:ActiveEncryptionKey.");
+                    return 2;
+                }
+
+                var rewritten = await store.ReencryptAsync(plaintextOnly: false, CancellationToken.None);
+                var left = await store.MissingKeysAsync(CancellationToken.None);
+                await output.WriteLineAsync($"re-encrypted {rewritten} row(s) under key '{active}'"
+                    + (left.Count == 0 ? "" : $"; {left.Values.Sum()} row(s) under missing keys ({string.Join(", ", left.Keys)}) left as they are"));
                 return 0;
             case "replay":
                 var replayed = await store.ReplayAsync(command.DeliveryId, now, CancellationToken.None);

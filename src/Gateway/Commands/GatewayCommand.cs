@@ -45,6 +45,9 @@ public sealed class GatewayCommand
     /// <summary>The event id of <c>deliveries replay ID</c> or <c>discard ID</c>; null with <c>replay --all</c>.</summary>
     public long? DeliveryId { get; private init; }
 
+    /// <summary>The conversation of <c>deliveries erase --conversation ID</c>.</summary>
+    public string? ConversationId { get; private init; }
+
     /// <summary>What is wrong with the command line, if anything (exit 2).</summary>
     public string? UsageError { get; private init; }
 
@@ -89,6 +92,7 @@ public sealed class GatewayCommand
         var limit = 100;
         long? id = null;
         var all = false;
+        string? conversation = null;
         var hostArgs = new List<string>();
         for (var i = 1; i < args.Length; i++)
         {
@@ -103,6 +107,9 @@ public sealed class GatewayCommand
                     break;
                 case "--all":
                     all = true;
+                    break;
+                case "--conversation" when i + 1 < args.Length:
+                    conversation = args[++i];
                     break;
                 case [not '-', ..] when id is null && long.TryParse(args[i], System.Globalization.CultureInfo.InvariantCulture, out var parsed):
                     id = parsed;
@@ -120,7 +127,10 @@ public sealed class GatewayCommand
             "replay" => "deliveries replay needs an event id or --all.",
             "discard" when id is not null => null,
             "discard" => "deliveries discard needs an event id.",
-            _ => "deliveries needs list, replay or discard.",
+            "erase" when !string.IsNullOrEmpty(conversation) => null,
+            "erase" => "deliveries erase needs --conversation ID.",
+            "rekey" => null,
+            _ => "deliveries needs list, replay, discard, erase or rekey.",
         };
         return new GatewayCommand(CommandKind.Deliveries, [.. hostArgs])
         {
@@ -129,6 +139,7 @@ public sealed class GatewayCommand
             State = state,
             Limit = limit,
             DeliveryId = id,
+            ConversationId = conversation,
             UsageError = error,
         };
     }

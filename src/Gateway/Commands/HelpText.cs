@@ -20,9 +20,11 @@ internal static class HelpText
               {"valid":false,"errors":[{"pointer":…,"keyword":…,"message":…}]}.
               Exits 0 when all are valid, 1 when any is invalid, 2 when the schema or the input
               cannot be used (the reason on standard error).
-          OcpTalkdesk.Gateway deliveries list [--state pending|leased|dead|delivered|discarded] [--limit N]
+          OcpTalkdesk.Gateway deliveries list [--state pending|leased|dead|delivered|discarded|expired] [--limit N]
           OcpTalkdesk.Gateway deliveries replay ID|--all
           OcpTalkdesk.Gateway deliveries discard ID
+          OcpTalkdesk.Gateway deliveries erase --conversation ID
+          OcpTalkdesk.Gateway deliveries rekey
               Operate the store-and-forward store (Gateway:Delivery:Mode=StoreAndForward): list held
               events as JSON lines (no bodies), send dead-lettered ones again (an event with the dead
               events behind it in its conversation), or discard one.

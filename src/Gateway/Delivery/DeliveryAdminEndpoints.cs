@@ -24,11 +24,13 @@ public static class DeliveryAdminEndpoints
         }
 
         var management = app.Services.GetRequiredService<IOptions<ManagementOptions>>().Value;
-        var group = app.MapGroup("/admin/deliveries").AddEndpointFilter(RequireAdminKeyAsync).RequireManagementPort(management);
-        group.MapGet("/", ListAsync);
-        group.MapPost("/replay", (IDeliveryStore store, RedeliveryWorker worker, TimeProvider time) => ReplayAsync(store, worker, time, null));
-        group.MapPost("/{id:long}/replay", (long id, IDeliveryStore store, RedeliveryWorker worker, TimeProvider time) => ReplayAsync(store, worker, time, id));
-        group.MapDelete("/{id:long}", DiscardAsync);
+        var admin = app.MapGroup("/admin").AddEndpointFilter(RequireAdminKeyAsync).RequireManagementPort(management);
+        var group = admin.MapGroup("/deliveries");
+        group.MapGet("/", ListAsync).WithName("list");
+        group.MapPost("/replay", (IDeliveryStore store, RedeliveryWorker worker, TimeProvider time) => ReplayAsync(store, worker, time, null)).WithName("replay");
+        group.MapPost("/{id:long}/replay", (long id, IDeliveryStore store, RedeliveryWorker worker, TimeProvider time) => ReplayAsync(store, worker, time, id)).WithName("replay-one");
+        group.MapDelete("/{id:long}", DiscardAsync).WithName("discard");
+        admin.MapDelete("/conversations/{conversationId}", EraseAsync).WithName("erase");
         return app;
     }
 
@@ -38,7 +40,7 @@ public static class DeliveryAdminEndpoints
         if (!DeliveryStates.IsKnown(state))
         {
             return Results.Problem(statusCode: 400, type: ProblemTypes.BadRequest, title: "Unknown state",
-                detail: "state must be pending, leased, dead, delivered or discarded.");
+                detail: "state must be pending, leased, dead, delivered, discarded or expired.");
         }
 
         var events = await store.ListAsync(state, Math.Clamp(limit ?? 100, 1, 1000), CancellationToken.None);
@@ -59,37 +61,79 @@ public static class DeliveryAdminEndpoints
             ? Results.NoContent()
             : Results.Problem(statusCode: 404, type: ProblemTypes.BadRequest, title: "No such held event", detail: $"No pending or dead event has id {id}.");
 
+    private static async Task<IResult> EraseAsync(string conversationId, IDeliveryStore store) =>
+        Results.Json(new DeliveryErasedAnswer(await store.EraseConversationAsync(conversationId, CancellationToken.None)), DeliveryJsonContext.Default.DeliveryErasedAnswer);
+
     private static async ValueTask<object?> RequireAdminKeyAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        var keys = http.RequestServices.GetRequiredService<IOptionsMonitor<DeliveryOptions>>().CurrentValue.AdminApiKeys;
-        if (keys.Count == 0)
+        var options = http.RequestServices.GetRequiredService<IOptionsMonitor<DeliveryOptions>>().CurrentValue;
+        if (options.AdminApiKeys.Count == 0 && options.AdminKeys.Count == 0)
         {
             return Results.Problem(statusCode: 403, type: ProblemTypes.Forbidden, title: "Admin API disabled",
                 detail: "Set Gateway:Delivery:AdminApiKeys:0 (at least 16 characters) to use the delivery admin API.");
         }
 
         var given = http.Request.Headers[HeaderName].ToString();
-        if (given.Length == 0 || !Matches(given, keys))
+        var audit = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("OcpTalkdesk.Gateway.Delivery.Audit");
+        var action = http.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? "unknown";
+        var target = Target(http);
+        if ((given.Length == 0 ? null : AdminName(given, options)) is not { } admin)
         {
+            DeliveryLog.AdminAction(audit, action, target, "nobody", "refused 401");
             http.Response.Headers.WWWAuthenticate = "ApiKey header=\"" + HeaderName + "\"";
             return Results.Problem(statusCode: 401, type: ProblemTypes.Unauthenticated, title: "Admin key required",
                 detail: $"Send one of the configured admin keys in the {HeaderName} header.");
         }
 
-        return await next(context);
+        var result = await next(context);
+        var status = result is IStatusCodeHttpResult { StatusCode: { } code } ? code : StatusCodes.Status200OK;
+        DeliveryLog.AdminAction(audit, action, target, admin, status.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            + (result switch
+            {
+                IValueHttpResult { Value: DeliveryCountAnswer replayed } => $" ({replayed.Replayed} replayed)",
+                IValueHttpResult { Value: DeliveryErasedAnswer erased } => $" ({erased.Erased} event(s) erased)",
+                _ => string.Empty,
+            }));
+        return result;
+    }
+
+    /// <summary>What the call acts on, for the audit line: the event id, the conversation, or the listed state.</summary>
+    private static string Target(HttpContext http) => http.Request.RouteValues switch
+    {
+        var values when values.TryGetValue("id", out var id) => "event " + id,
+        var values when values.TryGetValue("conversationId", out var conversation) => "conversation " + conversation,
+        _ when http.Request.Method == HttpMethods.Get => "state=" + (http.Request.Query["state"].ToString() is { Length: > 0 } state ? state : DeliveryStates.Dead),
+        _ => "every dead event",
+    };
+
+    /// <summary>
+    /// The name of the admin key given (<c>AdminKeys:&lt;name&gt;</c>, or <c>AdminApiKeys:N</c>), or null. Every key is
+    /// compared, in constant time, whether or not an earlier one matched.
+    /// </summary>
+    private static string? AdminName(string given, DeliveryOptions options)
+    {
+        string? name = null;
+        for (var i = 0; i < options.AdminApiKeys.Count; i++)
+        {
+            if (Matches(given, options.AdminApiKeys[i]))
+            {
+                name ??= "AdminApiKeys:" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        foreach (var (keyName, key) in options.AdminKeys)
+        {
+            if (Matches(given, key))
+            {
+                name ??= keyName;
+            }
+        }
+
+        return name;
     }
 
     /// <summary>Constant-time: both sides hashed first, so neither the length nor the content leaks through timing.</summary>
-    private static bool Matches(string given, List<string> keys)
-    {
-        var givenHash = SHA256.HashData(Encoding.UTF8.GetBytes(given));
-        var match = false;
-        foreach (var key in keys)
-        {
-            match |= CryptographicOperations.FixedTimeEquals(givenHash, SHA256.HashData(Encoding.UTF8.GetBytes(key)));
-        }
-
-        return match;
-    }
+    private static bool Matches(string given, string key) =>
+        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 }

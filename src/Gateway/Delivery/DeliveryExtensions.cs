@@ -26,6 +26,7 @@ public static class DeliveryExtensions
             return builder;
         }
 
+        services.TryAddSingleton(sp => BodyProtector.From(sp.GetRequiredService<IOptions<DeliveryOptions>>().Value));
         services.TryAddSingleton(DeliveryStoreFactory.Create);
         services.TryAddSingleton<StoreHealth>();
         services.AddHostedService<DeliveryStoreStartup>();

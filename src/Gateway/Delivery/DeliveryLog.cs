@@ -20,4 +20,19 @@ internal static partial class DeliveryLog
 
     [LoggerMessage(6006, LogLevel.Information, "Delivery store ready: {Store} ({Mode})")]
     public static partial void StoreReady(ILogger logger, string store, string mode);
+
+    [LoggerMessage(6007, LogLevel.Error, "Stored event {Id} (key {KeyId}) has a body that does not decrypt ({Reason}): changed or moved from another row; dead-lettered, not delivered")]
+    public static partial void BodyRejected(ILogger logger, long id, string keyId, string reason);
+
+    [LoggerMessage(6008, LogLevel.Error, "{Count} stored event(s) are encrypted with key '{KeyId}', which this gateway does not have: kept, not delivered. Put Gateway:Delivery:EncryptionKeys:{KeyId} back")]
+    public static partial void KeyMissing(ILogger logger, string keyId, long count);
+
+    [LoggerMessage(6009, LogLevel.Information, "Encrypted {Count} stored event body(ies) under key '{KeyId}' ({Fingerprint})")]
+    public static partial void Encrypted(ILogger logger, long count, string keyId, string fingerprint);
+
+    [LoggerMessage(6010, LogLevel.Warning, "Removed the bodies of {Count} dead letter(s) older than DeadLetterRetention ({Retention}); their rows stay as tombstones (state expired)")]
+    public static partial void DeadLettersExpired(ILogger logger, int count, TimeSpan retention);
+
+    [LoggerMessage(6011, LogLevel.Information, "Admin {Action} {Target} by {Admin}: {Outcome}")]
+    public static partial void AdminAction(ILogger logger, string action, string target, string admin, string outcome);
 }

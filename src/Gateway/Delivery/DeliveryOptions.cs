@@ -33,8 +33,20 @@ public sealed class DeliveryOptions
     /// <summary>How often the redelivery worker looks for due events when idle. Default 1 s.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Keys for the admin API (<c>X-Admin-Key</c>) on the management port; without one it is refused.</summary>
+    /// <summary>Keys for the admin API (<c>X-Admin-Key</c>) on the management port; without one it is refused. Named <c>AdminApiKeys:N</c> in the audit.</summary>
     public List<string> AdminApiKeys { get; set; } = [];
+
+    /// <summary>Named admin keys (<c>AdminKeys:&lt;name&gt;</c> = key): the name, never the key, is what the audit log records.</summary>
+    public Dictionary<string, string> AdminKeys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Keys that encrypt stored bodies: id to base64 of 32 random bytes. None by default.</summary>
+    public Dictionary<string, string> EncryptionKeys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The id of the key new rows are encrypted with; required with store-and-forward outside Development.</summary>
+    public string? ActiveEncryptionKey { get; set; }
+
+    /// <summary>How long a dead letter keeps its body before it becomes a tombstone (state <c>expired</c>). Default 14 days.</summary>
+    public TimeSpan DeadLetterRetention { get; set; } = TimeSpan.FromDays(14);
 
     /// <summary>The schedule in force: the configured one, or the default.</summary>
     public IReadOnlyList<TimeSpan> EffectiveRetrySchedule => RetrySchedule.Count > 0 ? RetrySchedule :

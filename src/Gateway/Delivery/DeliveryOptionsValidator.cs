@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace OcpTalkdesk.Gateway.Delivery;
 
 /// <summary>Checks <c>Gateway:Delivery</c> at start-up; every message names the key.</summary>
-internal sealed class DeliveryOptionsValidator(IConfiguration configuration) : IValidateOptions<DeliveryOptions>
+internal sealed partial class DeliveryOptionsValidator(IConfiguration configuration, IHostEnvironment environment) : IValidateOptions<DeliveryOptions>
 {
     public ValidateOptionsResult Validate(string? name, DeliveryOptions options)
     {
@@ -24,7 +24,7 @@ internal sealed class DeliveryOptionsValidator(IConfiguration configuration) : I
             }
         }
 
-        foreach (var (key, value) in new[] { ("MaxAge", options.MaxAge), ("DedupWindow", options.DedupWindow), ("LeaseDuration", options.LeaseDuration), ("PollInterval", options.PollInterval) })
+        foreach (var (key, value) in new[] { ("MaxAge", options.MaxAge), ("DedupWindow", options.DedupWindow), ("LeaseDuration", options.LeaseDuration), ("PollInterval", options.PollInterval), ("DeadLetterRetention", options.DeadLetterRetention) })
         {
             if (value <= TimeSpan.Zero)
             {
@@ -51,6 +51,46 @@ internal sealed class DeliveryOptionsValidator(IConfiguration configuration) : I
             }
         }
 
+        foreach (var (adminName, adminKey) in options.AdminKeys)
+        {
+            if (adminKey is not { Length: >= 16 })
+            {
+                failures.Add($"{Section}:AdminKeys:{adminName} must be at least 16 characters.");
+            }
+        }
+
+        ValidateEncryption(options, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_.-]{1,32}$")]
+    private static partial System.Text.RegularExpressions.Regex KeyId();
+
+    /// <summary>The keys' messages name the key id and its length, never its value (nor a prefix of it).</summary>
+    private void ValidateEncryption(DeliveryOptions options, List<string> failures)
+    {
+        const string Section = DeliveryOptions.SectionName;
+        foreach (var (id, text) in options.EncryptionKeys)
+        {
+            if (!KeyId().IsMatch(id))
+            {
+                failures.Add($"{Section}:EncryptionKeys:{id}: a key id is 1 to 32 letters, digits, '_', '.' or '-'.");
+            }
+            else if (!BodyProtector.TryDecodeKey(text, out _))
+            {
+                failures.Add($"{Section}:EncryptionKeys:{id} must be the base64 of exactly 32 random bytes (for example `openssl rand -base64 32`); the value given is not.");
+            }
+        }
+
+        var active = options.ActiveEncryptionKey;
+        if (!string.IsNullOrWhiteSpace(active) && !options.EncryptionKeys.ContainsKey(active))
+        {
+            failures.Add($"{Section}:ActiveEncryptionKey names '{active}', which is not one of {Section}:EncryptionKeys (set {Section.Replace(":", "__", StringComparison.Ordinal)}__EncryptionKeys__{active}).");
+        }
+        else if (string.IsNullOrWhiteSpace(active) && options.Mode == DeliveryMode.StoreAndForward && !environment.IsDevelopment())
+        {
+            failures.Add($"{Section}:ActiveEncryptionKey is required with {Section}:Mode=StoreAndForward: stored chats are encrypted at rest. "
+                + $"Set {Section}:EncryptionKeys:<id> to the base64 of 32 random bytes and {Section}:ActiveEncryptionKey to that id.");
+        }
     }
 }

@@ -18,5 +18,8 @@ internal static class DeliveryStates
     /// <summary>Discarded by an operator.</summary>
     public const string Discarded = "discarded";
 
-    public static bool IsKnown(string state) => state is Pending or Leased or Delivered or Dead or Discarded;
+    /// <summary>A dead letter past <c>DeadLetterRetention</c>: its body is gone, the row stays as a tombstone.</summary>
+    public const string Expired = "expired";
+
+    public static bool IsKnown(string state) => state is Pending or Leased or Delivered or Dead or Discarded or Expired;
 }

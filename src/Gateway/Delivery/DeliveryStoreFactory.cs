@@ -14,9 +14,11 @@ internal static class DeliveryStoreFactory
         var options = services.GetRequiredService<IOptions<DeliveryOptions>>().Value;
         var configuration = services.GetRequiredService<IConfiguration>();
         var connectionString = configuration.GetConnectionString(DeliveryOptions.ConnectionStringName);
+        var protector = services.GetRequiredService<BodyProtector>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("OcpTalkdesk.Gateway.Delivery.Store");
         if (options.Store == DeliveryStoreKind.Postgres)
         {
-            return new PostgresDeliveryStore(NpgsqlDataSource.Create(connectionString!));
+            return new PostgresDeliveryStore(NpgsqlDataSource.Create(connectionString!), protector, logger);
         }
 
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -25,6 +27,6 @@ internal static class DeliveryStoreFactory
             connectionString = $"Data Source={path}";
         }
 
-        return new SqliteDeliveryStore(connectionString, services.GetRequiredService<TimeProvider>());
+        return new SqliteDeliveryStore(connectionString, services.GetRequiredService<TimeProvider>(), protector, logger);
     }
 }

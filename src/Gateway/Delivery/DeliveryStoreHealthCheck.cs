@@ -13,8 +13,17 @@ internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth
         try
         {
             var (counts, _) = await store.StatsAsync(cancellationToken);
+            var missing = await store.MissingKeysAsync(cancellationToken);
             health.Succeeded();
             var data = counts.ToDictionary(c => c.Key, c => (object)c.Value, StringComparer.Ordinal);
+            if (missing.Count > 0)
+            {
+                // Kept and safe, but not deliverable until the operator puts the key back.
+                data["withoutKey"] = string.Join(", ", missing.Select(m => $"{m.Key}: {m.Value}"));
+                return HealthCheckResult.Degraded(
+                    $"{missing.Values.Sum()} stored event(s) are encrypted with a key this gateway does not have ({string.Join(", ", missing.Keys)}): put Gateway:Delivery:EncryptionKeys back", data: data);
+            }
+
             return HealthCheckResult.Healthy("The delivery store answers", data);
         }
         catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))

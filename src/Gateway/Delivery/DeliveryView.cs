@@ -23,7 +23,11 @@ internal sealed record DeliveryView(
 [JsonSerializable(typeof(List<DeliveryView>))]
 [JsonSerializable(typeof(DeliveryView))]
 [JsonSerializable(typeof(DeliveryCountAnswer))]
+[JsonSerializable(typeof(DeliveryErasedAnswer))]
 internal sealed partial class DeliveryJsonContext : JsonSerializerContext;
 
 /// <summary>The answer to a replay: how many events went back to pending.</summary>
 internal sealed record DeliveryCountAnswer([property: JsonPropertyName("replayed")] int Replayed);
+
+/// <summary>The answer to an erasure: how many stored events were removed (their keys went with them).</summary>
+internal sealed record DeliveryErasedAnswer([property: JsonPropertyName("erased")] int Erased);

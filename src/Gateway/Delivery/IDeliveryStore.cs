@@ -65,4 +65,19 @@ internal interface IDeliveryStore
 
     /// <summary>Deletes finished events and keys older than <paramref name="before"/>.</summary>
     Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken);
+
+    /// <summary>Removes the bodies of dead letters that finished before <paramref name="before"/>; the rows stay as tombstones (state <c>expired</c>).</summary>
+    Task<int> ExpireDeadLettersAsync(DateTimeOffset before, CancellationToken cancellationToken);
+
+    /// <summary>Removes every stored event of the conversation, in any state, and their keys (erasure on request); returns how many events were removed.</summary>
+    Task<int> EraseConversationAsync(string conversationId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Encrypts stored bodies under the active key, in resumable batches: plaintext ones only (the migration at start), or
+    /// also those under older keys (<c>deliveries rekey</c>). Returns how many rows were rewritten.
+    /// </summary>
+    Task<long> ReencryptAsync(bool plaintextOnly, CancellationToken cancellationToken);
+
+    /// <summary>Rows encrypted with a key this process does not hold, by key id (kept, not delivered).</summary>
+    Task<IReadOnlyDictionary<string, long>> MissingKeysAsync(CancellationToken cancellationToken);
 }

@@ -9,7 +9,8 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// and an expired lease is taken over. The tables are created or migrated at start under an advisory
 /// lock, so replicas starting together do not race.
 /// </summary>
-internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDeliveryStore(recent: null)
+internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyProtector? protector = null, ILogger? logger = null)
+    : SqlDeliveryStore(recent: null, protector ?? BodyProtector.Plaintext, logger)
 {
     private static readonly string[] Schema =
     [
@@ -17,9 +18,10 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource) : SqlDe
         "CREATE TABLE IF NOT EXISTS ocp_deliveries (id BIGSERIAL PRIMARY KEY, idempotency_key TEXT NOT NULL, conversation_id TEXT NOT NULL, " +
         "event_type TEXT NOT NULL, route_id TEXT NOT NULL, request_path TEXT NOT NULL, body BYTEA NOT NULL, received_at BIGINT NOT NULL, " +
         "deadline_from BIGINT NOT NULL, state TEXT NOT NULL, attempts INT NOT NULL DEFAULT 0, next_attempt_at BIGINT NOT NULL, " +
-        "lease_owner TEXT NULL, lease_until BIGINT NULL, last_error TEXT NULL, finished_at BIGINT NULL, head INT NOT NULL DEFAULT 0, trace_parent TEXT NULL)",
+        "lease_owner TEXT NULL, lease_until BIGINT NULL, last_error TEXT NULL, finished_at BIGINT NULL, head INT NOT NULL DEFAULT 0, trace_parent TEXT NULL, body_key TEXT NULL)",
         "ALTER TABLE ocp_deliveries ADD COLUMN IF NOT EXISTS head INT NOT NULL DEFAULT 0",
         "ALTER TABLE ocp_deliveries ADD COLUMN IF NOT EXISTS trace_parent TEXT NULL",
+        "ALTER TABLE ocp_deliveries ADD COLUMN IF NOT EXISTS body_key TEXT NULL",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation ON ocp_deliveries (conversation_id, id) WHERE state IN ('pending', 'leased', 'dead')",
         "DROP INDEX IF EXISTS ocp_deliveries_due",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",

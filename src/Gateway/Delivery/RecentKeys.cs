@@ -119,6 +119,23 @@ internal sealed class RecentKeys(TimeProvider time, TimeSpan? span = null, int c
         }
     }
 
+    /// <summary>Forgets a key (its conversation was erased): a resend of that event is then new, as it is for the table.</summary>
+    public void Forget(string key)
+    {
+        var fingerprint = Fingerprint(key);
+        var shard = ShardOf(fingerprint);
+        bool removed;
+        lock (shard.Gate)
+        {
+            removed = shard.Map.Remove(fingerprint);
+        }
+
+        if (removed)
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
+
     private Shard ShardOf(UInt128 fingerprint) => _shards[(int)((ulong)fingerprint % ShardCount)];
 
     /// <summary>Fills memory at start from the table's newest keys (<paramref name="newestFirst"/>), then answers from <paramref name="floor"/> on.</summary>

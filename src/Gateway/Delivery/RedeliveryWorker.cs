@@ -93,6 +93,8 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
     /// One round: dead-letter what is too old, deliver what is due, refresh the metrics, prune. True when
     /// there may be more to do at once: a full batch was claimed, or an event was delivered.
     /// </summary>
+    private readonly HashSet<string> _reportedMissingKeys = new(StringComparer.Ordinal);
+
     internal async Task<bool> RunOnceAsync(DeliveryOptions settings, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -121,12 +123,34 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         {
             var (counts, oldest) = await store.StatsAsync(cancellationToken);
             metrics.QueueObserved(counts, oldest is { } received ? Math.Max(0, (time.GetUtcNow() - received).TotalSeconds) : 0);
+            var missing = await store.MissingKeysAsync(cancellationToken);
+            metrics.KeysMissing(missing);
+            foreach (var (keyId, count) in missing)
+            {
+                // One line per key id (not per row or per round), again if it goes missing again.
+                if (_reportedMissingKeys.Add(keyId))
+                {
+                    DeliveryLog.KeyMissing(logger, keyId, count);
+                }
+            }
+
+            _reportedMissingKeys.RemoveWhere(k => !missing.ContainsKey(k));
+            if (store is SqlDeliveryStore sql)
+            {
+                metrics.BodiesRejected(sql.RejectedBodies);
+            }
         }
 
         if (now - _lastPrune > PruneEvery)
         {
             _lastPrune = now;
             await store.PruneAsync(now - settings.DedupWindow, cancellationToken);
+            var expired = await store.ExpireDeadLettersAsync(now - settings.DeadLetterRetention, cancellationToken);
+            if (expired > 0)
+            {
+                metrics.DeadLettersExpired(expired);
+                DeliveryLog.DeadLettersExpired(logger, expired, settings.DeadLetterRetention);
+            }
         }
 
         return events.Count == ClaimBatch || results.Any(r => r.Outcome is not null);

@@ -7,9 +7,22 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// same); the two differ only in their tables' DDL and in how a claim locks. Written here because no
 /// served library keeps per-key order correctly (docs/decisions/0002-store-and-forward.md).
 /// </summary>
-internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, IAsyncDisposable
+internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector protector, ILogger? logger = null) : IDeliveryStore, IAsyncDisposable
 {
-    private const string Columns = "id, idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, state, attempts, next_attempt_at, last_error, trace_parent";
+    private const string Columns = "id, idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, state, attempts, next_attempt_at, last_error, trace_parent, body_key";
+
+    // What an event's body is reduced to once it is no longer needed (delivered, discarded, expired): no bytes. An
+    // empty value rather than NULL, so files written before keep their NOT NULL column.
+    private static readonly byte[] NoBody = [];
+
+    // Rows whose key this process holds (or plaintext ones): only those are claimed, expired or re-encrypted; a row
+    // under a missing key is kept as it is until the key is back. Key ids are validated ([A-Za-z0-9_.-]), so they
+    // can stand in the SQL as literals.
+    private readonly string _readable = protector.KeyIds.Count == 0 ? "body_key IS NULL"
+        : "(body_key IS NULL OR body_key IN (" + string.Join(", ", protector.KeyIds.Select(k => "'" + k + "'")) + "))";
+
+    /// <summary>The encryption of stored bodies.</summary>
+    internal BodyProtector Protector => protector;
 
     // A held event blocks the later events of its conversation until delivered or discarded.
     private const string Blocking = "('pending', 'leased', 'dead')";
@@ -90,6 +103,20 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
 
     public virtual async Task InitializeAsync(CancellationToken cancellationToken)
     {
+        await MigrateAsync(cancellationToken);
+        // After the schema's turn is given back: each batch takes its own (the gate is not re-entrant).
+        if (await ReencryptAsync(plaintextOnly: true, cancellationToken) > 0)
+        {
+            using var turn = await EnterWriteAsync(cancellationToken);
+            await AfterPlaintextEncryptedAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>After a plaintext store was encrypted at start: what the engine needs so the old bytes do not linger.</summary>
+    protected virtual Task AfterPlaintextEncryptedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
@@ -104,6 +131,10 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
             await RefreshHeldAsync(connection, transaction, cancellationToken);
         }
 
+        // Bodies kept by releases before they were dropped on delivery.
+        await ExecuteAsync(connection, transaction,
+            "UPDATE ocp_deliveries SET body = @nb, body_key = NULL WHERE state IN ('delivered', 'discarded', 'expired') AND length(body) > 0",
+            cancellationToken, ("nb", NoBody));
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -182,12 +213,13 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         await LockConversationAsync(connection, transaction, parked.ConversationId, cancellationToken);
         MayHoldEvents();
+        var (stored, keyId) = protector.Protect(parked.Body, parked.IdempotencyKey, parked.ConversationId);
         await using var insert = Command(connection, transaction,
-            "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, head) " +
-            "VALUES (@k, @c, @t, @r, @p, @b, @at, @at, @s, @n, @next, @e, @f, @tp, " +
+            "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, head) " +
+            "VALUES (@k, @c, @t, @r, @p, @b, @bk, @at, @at, @s, @n, @next, @e, @f, @tp, " +
             $"(CASE WHEN EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking}) THEN 0 ELSE 1 END)) RETURNING id",
             ("k", parked.IdempotencyKey), ("c", parked.ConversationId), ("t", parked.EventType), ("r", parked.RouteId),
-            ("p", parked.RequestPath), ("b", parked.Body), ("at", Ms(parked.ReceivedAt)), ("s", state), ("n", parked.Attempts), ("next", Ms(parked.NextAttemptAt)),
+            ("p", parked.RequestPath), ("b", stored), ("bk", (object?)keyId ?? DBNull.Value), ("at", Ms(parked.ReceivedAt)), ("s", state), ("n", parked.Attempts), ("next", Ms(parked.NextAttemptAt)),
             ("e", (object?)parked.LastError ?? DBNull.Value), ("f", state == DeliveryStates.Dead ? Ms(now) : DBNull.Value),
             ("tp", (object?)parked.TraceParent ?? DBNull.Value));
         var id = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
@@ -212,7 +244,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
         var claimed = new List<StoredEvent>(max);
         await using (var claim = Command(connection, transaction,
             $"UPDATE ocp_deliveries SET state = 'leased', lease_owner = @o, lease_until = @u, attempts = attempts + 1 WHERE id IN (" +
-            "SELECT id FROM ocp_deliveries WHERE head = 1 AND state = 'pending' AND next_attempt_at <= @now ORDER BY next_attempt_at, id LIMIT @max" +
+            $"SELECT id FROM ocp_deliveries WHERE head = 1 AND state = 'pending' AND next_attempt_at <= @now AND {_readable} ORDER BY next_attempt_at, id LIMIT @max" +
             ClaimLocking + $") RETURNING {Columns}",
             ("o", owner), ("u", Ms(now + lease)), ("now", Ms(now)), ("max", max)))
         await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
@@ -223,6 +255,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
             }
         }
 
+        await RejectUnreadableAsync(connection, transaction, claimed, now, cancellationToken);
         if (recent is not null)
         {
             // The worker's every round: after a redelivery or a discard the live step can skip the table again.
@@ -252,8 +285,8 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
             {
                 await LockConversationAsync(connection, transaction, result.ConversationId, cancellationToken);
                 var finished = await ExecuteAsync(connection, transaction,
-                    "UPDATE ocp_deliveries SET state = 'delivered', head = 0, lease_owner = NULL, finished_at = @now, last_error = @e WHERE id = @id AND state = 'leased' AND lease_owner = @o",
-                    cancellationToken, ("now", Ms(now)), ("e", outcome), ("id", result.Id), ("o", owner));
+                    "UPDATE ocp_deliveries SET state = 'delivered', head = 0, lease_owner = NULL, finished_at = @now, last_error = @e, body = @nb, body_key = NULL WHERE id = @id AND state = 'leased' AND lease_owner = @o",
+                    cancellationToken, ("now", Ms(now)), ("e", outcome), ("nb", NoBody), ("id", result.Id), ("o", owner));
                 recorded += finished;
                 if (finished > 0)
                 {
@@ -292,7 +325,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null,
-            "SELECT id FROM ocp_deliveries WHERE state = 'pending' AND deadline_from < @d ORDER BY id LIMIT 100", ("d", Ms(deadline)));
+            $"SELECT id FROM ocp_deliveries WHERE state = 'pending' AND deadline_from < @d AND {_readable} ORDER BY id LIMIT 100", ("d", Ms(deadline)));
         var ids = new List<long>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -474,8 +507,8 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
     public async Task<int> ReplayAsync(long? id, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var sql = id is null
-            ? "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state = 'dead'"
-            : "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state = 'dead' AND id >= @id " +
+            ? "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state = 'dead' AND length(body) > 0"
+            : "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state = 'dead' AND length(body) > 0 AND id >= @id " +
               "AND conversation_id = (SELECT conversation_id FROM ocp_deliveries WHERE id = @id AND state = 'dead')";
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
@@ -498,8 +531,8 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
 
         await LockConversationAsync(connection, transaction, conversation, cancellationToken);
         var count = await ExecuteAsync(connection, transaction,
-            $"UPDATE ocp_deliveries SET state = 'discarded', head = 0, lease_owner = NULL, finished_at = @now WHERE id = @id AND state IN {Blocking}",
-            cancellationToken, ("now", Ms(now)), ("id", id));
+            $"UPDATE ocp_deliveries SET state = 'discarded', head = 0, lease_owner = NULL, finished_at = @now, body = @nb, body_key = NULL WHERE id = @id AND state IN {Blocking}",
+            cancellationToken, ("now", Ms(now)), ("nb", NoBody), ("id", id));
         await ExecuteAsync(connection, transaction, Promote, cancellationToken, ("c", conversation));
         await transaction.CommitAsync(cancellationToken);
         return count > 0;
@@ -515,6 +548,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
             [DeliveryStates.Dead] = 0,
             [DeliveryStates.Delivered] = 0,
             [DeliveryStates.Discarded] = 0,
+            [DeliveryStates.Expired] = 0,
         };
         await using (var command = Command(connection, null, "SELECT state, COUNT(*) FROM ocp_deliveries GROUP BY state"))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -542,7 +576,137 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
             // only when the event came late or its clock was behind, and its event time is 0 when unknown.
             "DELETE FROM ocp_event_keys WHERE event_at < @b AND accepted_at < @b", cancellationToken, ("b", Ms(before)));
         await transaction.CommitAsync(cancellationToken);
+        await AfterPruneAsync(cancellationToken);
         return count;
+    }
+
+    /// <summary>After rows or bodies were removed: what the engine needs so they do not linger on disk.</summary>
+    protected virtual Task AfterPruneAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task<int> ExpireDeadLettersAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        using var turn = await EnterWriteAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        // The one place the gateway gives an event up: a dead letter nobody replayed within the retention. The row
+        // stays (ids, type, times, last error) for the audit; a row under a missing key is kept whole.
+        var count = await ExecuteAsync(connection, transaction,
+            $"UPDATE ocp_deliveries SET state = 'expired', head = 0, body = @nb, body_key = NULL WHERE state = 'dead' AND finished_at < @b AND {_readable}",
+            cancellationToken, ("nb", NoBody), ("b", Ms(before)));
+        if (count > 0)
+        {
+            // The conversations those heads blocked go on with their next held event.
+            await ExecuteAsync(connection, transaction, RepairHeads[1], cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        if (count > 0)
+        {
+            await AfterPruneAsync(cancellationToken);
+        }
+
+        return count;
+    }
+
+    public async Task<int> EraseConversationAsync(string conversationId, CancellationToken cancellationToken)
+    {
+        using var turn = await EnterWriteAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        await LockConversationAsync(connection, transaction, conversationId, cancellationToken);
+        var keys = new List<string>();
+        await using (var select = Command(connection, transaction, "SELECT idempotency_key FROM ocp_deliveries WHERE conversation_id = @c", ("c", conversationId)))
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                keys.Add(reader.GetString(0));
+            }
+        }
+
+        // The events' keys go too (a resend of an erased event is new); the rows count as what was erased.
+        await ExecuteAsync(connection, transaction,
+            "DELETE FROM ocp_event_keys WHERE idempotency_key IN (SELECT idempotency_key FROM ocp_deliveries WHERE conversation_id = @c)",
+            cancellationToken, ("c", conversationId));
+        var count = await ExecuteAsync(connection, transaction, "DELETE FROM ocp_deliveries WHERE conversation_id = @c", cancellationToken, ("c", conversationId));
+        await transaction.CommitAsync(cancellationToken);
+        foreach (var key in keys)
+        {
+            recent?.Forget(key);
+        }
+
+        await AfterPruneAsync(cancellationToken);
+        return count;
+    }
+
+    public async Task<long> ReencryptAsync(bool plaintextOnly, CancellationToken cancellationToken)
+    {
+        if (protector.ActiveKeyId is not { } active)
+        {
+            return 0;
+        }
+
+        // Resumable in batches of 256 rows: each batch is its own transaction, and what is done is not chosen again.
+        var which = plaintextOnly ? "body_key IS NULL" : $"(body_key IS NULL OR body_key <> '{active}') AND {_readable}";
+        long total = 0;
+        while (true)
+        {
+            using var turn = await EnterWriteAsync(cancellationToken);
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+            var rows = new List<StoredEvent>();
+            await using (var select = Command(connection, transaction, $"SELECT {Columns} FROM ocp_deliveries WHERE length(body) > 0 AND {which} ORDER BY id LIMIT 256"))
+            await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    rows.Add(Read(reader));
+                }
+            }
+
+            var done = 0;
+            await using var update = Command(connection, transaction, "UPDATE ocp_deliveries SET body = @b, body_key = @k WHERE id = @id",
+                ("b", NoBody), ("k", active), ("id", 0L));
+            foreach (var row in rows.Where(r => r.Unreadable is null))
+            {
+                update.Parameters[0].Value = protector.Protect(row.Body, row.IdempotencyKey, row.ConversationId).Stored;
+                update.Parameters[2].Value = row.Id;
+                done += await update.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            total += done;
+            if (rows.Count < 256 || done == 0)
+            {
+                break;
+            }
+        }
+
+        if (total > 0)
+        {
+            await AfterPruneAsync(cancellationToken);
+            if (logger is not null)
+            {
+                DeliveryLog.Encrypted(logger, total, active, protector.Fingerprint(active));
+            }
+        }
+
+        return total;
+    }
+
+    public async Task<IReadOnlyDictionary<string, long>> MissingKeysAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            $"SELECT body_key, COUNT(*) FROM ocp_deliveries WHERE body_key IS NOT NULL AND NOT {_readable} GROUP BY body_key");
+        var missing = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            missing[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return missing;
     }
 
     private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken,
@@ -568,10 +732,54 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent) : IDeliveryStore, I
         return command;
     }
 
-    private static StoredEvent Read(DbDataReader reader) => new(
-        reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
-        (byte[])reader.GetValue(6), FromMs(reader.GetInt64(7)), reader.GetString(8), reader.GetInt32(9), FromMs(reader.GetInt64(10)),
-        reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12));
+    /// <summary>A row as the store's callers see it: the body decrypted, or empty with <see cref="StoredEvent.Unreadable"/> set.</summary>
+    private StoredEvent Read(DbDataReader reader)
+    {
+        var key = reader.GetString(1);
+        var conversation = reader.GetString(2);
+        var stored = (byte[])reader.GetValue(6);
+        var keyId = reader.IsDBNull(13) ? null : reader.GetString(13);
+        var result = stored.Length == 0 ? UnprotectResult.Ok : protector.TryUnprotect(stored, keyId, key, conversation, out stored);
+        return new StoredEvent(reader.GetInt64(0), key, conversation, reader.GetString(3), reader.GetString(4), reader.GetString(5),
+            result == UnprotectResult.Ok ? stored : NoBody, FromMs(reader.GetInt64(7)), reader.GetString(8), reader.GetInt32(9), FromMs(reader.GetInt64(10)),
+            reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12))
+        {
+            Unreadable = result == UnprotectResult.Ok ? null : result,
+            KeyId = keyId,
+        };
+    }
+
+    /// <summary>
+    /// A claimed body that does not decrypt under its own row's identity (changed, or copied from another row) is
+    /// never delivered: dead-lettered in the claim's transaction, logged and left out of the claim.
+    /// </summary>
+    private async Task RejectUnreadableAsync(DbConnection connection, DbTransaction transaction, List<StoredEvent> claimed, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        for (var i = claimed.Count - 1; i >= 0; i--)
+        {
+            if (claimed[i].Unreadable is not { } reason)
+            {
+                continue;
+            }
+
+            var row = claimed[i];
+            claimed.RemoveAt(i);
+            await ExecuteAsync(connection, transaction,
+                "UPDATE ocp_deliveries SET state = 'dead', lease_owner = NULL, finished_at = @now, last_error = @e WHERE id = @id",
+                cancellationToken, ("now", Ms(now)), ("e", $"stored body unreadable ({reason}): changed or moved; not delivered"), ("id", row.Id));
+            if (logger is not null)
+            {
+                DeliveryLog.BodyRejected(logger, row.Id, row.KeyId ?? "none", reason.ToString());
+            }
+
+            Interlocked.Increment(ref _rejectedBodies);
+        }
+    }
+
+    private long _rejectedBodies;
+
+    /// <summary>How many claimed bodies were refused as unreadable since start (the worker exports it).</summary>
+    public long RejectedBodies => Interlocked.Read(ref _rejectedBodies);
 
     protected static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 

@@ -10,15 +10,15 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// (<see cref="RecentKeys"/>); <c>deliveries</c> commands on the same file only list, replay and discard,
 /// which never add a held event.
 /// </summary>
-internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider? time = null)
-    : SqlDeliveryStore(new RecentKeys(time ?? TimeProvider.System))
+internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider? time = null, BodyProtector? protector = null, ILogger? logger = null)
+    : SqlDeliveryStore(new RecentKeys(time ?? TimeProvider.System), protector ?? BodyProtector.Plaintext, logger)
 {
     private static readonly string[] Schema =
     [
         "CREATE TABLE IF NOT EXISTS ocp_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL, conversation_id TEXT NOT NULL, " +
         "event_type TEXT NOT NULL, route_id TEXT NOT NULL, request_path TEXT NOT NULL, body BLOB NOT NULL, received_at INTEGER NOT NULL, " +
         "deadline_from INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, " +
-        "lease_owner TEXT NULL, lease_until INTEGER NULL, last_error TEXT NULL, finished_at INTEGER NULL, head INTEGER NOT NULL DEFAULT 0, trace_parent TEXT NULL)",
+        "lease_owner TEXT NULL, lease_until INTEGER NULL, last_error TEXT NULL, finished_at INTEGER NULL, head INTEGER NOT NULL DEFAULT 0, trace_parent TEXT NULL, body_key TEXT NULL)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation ON ocp_deliveries (conversation_id, state, id)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, next_attempt_at, id)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
@@ -30,7 +30,7 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
 
     // Columns added after the first release, in order.
     private static readonly (string Column, string Definition)[] AddedColumns =
-        [("head", "INTEGER NOT NULL DEFAULT 0"), ("trace_parent", "TEXT NULL")];
+        [("head", "INTEGER NOT NULL DEFAULT 0"), ("trace_parent", "TEXT NULL"), ("body_key", "TEXT NULL")];
 
     protected override IReadOnlyList<string> SchemaStatements => Schema;
 
@@ -81,7 +81,8 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;";
+        // secure_delete: a removed body is overwritten with zeros, not left readable in the file's free pages.
+        pragma.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;";
         await pragma.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }
@@ -93,6 +94,31 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         return connection;
+    }
+
+    // Pruning removed bodies: copy the WAL back into the file (overwritten pages included) and truncate it, so the
+    // old page images do not stay readable in the WAL until the next automatic checkpoint.
+    protected override async Task AfterPruneAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var checkpoint = connection.CreateCommand();
+        checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+        await checkpoint.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    // secure_delete zeroes what is removed from now on, but a file written before it was on keeps old bytes in the
+    // unused space of pages that were never freed (a leaf page that became an interior page keeps its old cells).
+    // VACUUM rebuilds every page from the live rows only; once, when a plaintext store has just been encrypted.
+    protected override async Task AfterPlaintextEncryptedAsync(CancellationToken cancellationToken)
+    {
+        await using (var connection = await OpenAsync(cancellationToken))
+        await using (var vacuum = connection.CreateCommand())
+        {
+            vacuum.CommandText = "VACUUM";
+            await vacuum.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await AfterPruneAsync(cancellationToken);
     }
 
     protected override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>

@@ -14,4 +14,11 @@ internal sealed record StoredEvent(
     int Attempts,
     DateTimeOffset NextAttemptAt,
     string? LastError,
-    string? TraceParent = null);
+    string? TraceParent = null)
+{
+    /// <summary>Why the stored body could not be read (the body is then empty); null when it could.</summary>
+    public UnprotectResult? Unreadable { get; init; }
+
+    /// <summary>The id of the key the stored body is encrypted with; null for plaintext or no body.</summary>
+    public string? KeyId { get; init; }
+}

@@ -30,6 +30,9 @@ public sealed class GatewayMetrics
     private readonly Counter _storeErrors;
     private readonly Gauge _queueDepth;
     private readonly Gauge _oldestPending;
+    private readonly Gauge _rowsWithoutKey;
+    private readonly Counter _bodiesRejected;
+    private readonly Counter _deadLettersExpired;
 
     /// <summary>Creates the metrics on a new registry.</summary>
     public GatewayMetrics()
@@ -66,6 +69,12 @@ public sealed class GatewayMetrics
         _storeErrors = factory.CreateCounter("ocp_gateway_delivery_store_errors_total", "Delivery store operations that failed.");
         _queueDepth = factory.CreateGauge("ocp_gateway_delivery_queue_depth", "Events the delivery store holds, by state.", ["state"]);
         _oldestPending = factory.CreateGauge("ocp_gateway_delivery_oldest_pending_age_seconds", "Age of the oldest event waiting for delivery (0 when none).");
+        _rowsWithoutKey = factory.CreateGauge("ocp_gateway_delivery_rows_without_key",
+            "Stored events encrypted with a key this gateway does not have (kept, not delivered), by key id.", ["key_id"]);
+        _bodiesRejected = factory.CreateCounter("ocp_gateway_delivery_bodies_rejected_total",
+            "Stored bodies that did not decrypt under their own row (changed or moved): dead-lettered, never delivered.");
+        _deadLettersExpired = factory.CreateCounter("ocp_gateway_delivery_dead_letters_expired_total",
+            "Dead letters whose bodies were removed after DeadLetterRetention (the rows stay as tombstones).");
     }
 
     /// <summary>The registry <c>/metrics</c> exports.</summary>
@@ -115,7 +124,30 @@ public sealed class GatewayMetrics
         _deadLetters.Publish();
         _storeErrors.Publish();
         _oldestPending.Publish();
+        _bodiesRejected.Publish();
+        _deadLettersExpired.Publish();
     }
+
+    /// <summary>Sets the rows-without-key gauge per key id; ids no longer missing go back to 0.</summary>
+    internal void KeysMissing(IReadOnlyDictionary<string, long> missing)
+    {
+        foreach (var labels in _rowsWithoutKey.GetAllLabelValues())
+        {
+            if (!missing.ContainsKey(labels[0]))
+            {
+                _rowsWithoutKey.WithLabels(labels).Set(0);
+            }
+        }
+
+        foreach (var (keyId, count) in missing)
+        {
+            _rowsWithoutKey.WithLabels([keyId]).Set(count);
+        }
+    }
+
+    internal void BodiesRejected(long total) => _bodiesRejected.IncTo(total);
+
+    internal void DeadLettersExpired(int count) => _deadLettersExpired.Inc(count);
 
     internal void Parked(string eventType) => _parked.WithLabels([eventType]).Inc();
 

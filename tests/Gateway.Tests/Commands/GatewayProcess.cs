@@ -67,5 +67,8 @@ internal static class GatewayProcess
         ["Gateway__TokenClients__ocp__ClientId"] = "gateway",
         ["Gateway__TokenClients__ocp__ClientSecret"] = "a-secret-for-the-test-only",
         ["Gateway__InboundAuth__talkdesk__ApiKeys__0"] = "an-inbound-key-of-the-test-0001",
+        // Store-and-forward outside Development needs a key for the bodies it keeps (Direct ignores it).
+        ["Gateway__Delivery__EncryptionKeys__" + Integration.GatewayHost.EncryptionKeyId] = Integration.GatewayHost.EncryptionKey,
+        ["Gateway__Delivery__ActiveEncryptionKey"] = Integration.GatewayHost.EncryptionKeyId,
     };
 }

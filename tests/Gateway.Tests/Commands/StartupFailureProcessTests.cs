@@ -59,6 +59,71 @@ public sealed class StartupFailureProcessTests : IDisposable
         AssertNoStackTrace(result);
     }
 
+    /// <summary>Store-and-forward on SQLite in this test's folder, with the test's keys removed.</summary>
+    private Dictionary<string, string> StoreAndForwardWithoutKeys()
+    {
+        var environment = GatewayProcess.Complete();
+        environment["Gateway__Delivery__Mode"] = "StoreAndForward";
+        environment["ConnectionStrings__Delivery"] = "Data Source=" + Path.Combine(_folder, "deliveries.db");
+        environment.Remove("Gateway__Delivery__ActiveEncryptionKey");
+        environment.Remove("Gateway__Delivery__EncryptionKeys__" + Integration.GatewayHost.EncryptionKeyId);
+        return environment;
+    }
+
+    [Theory]
+    [InlineData("run")]
+    [InlineData("check-config")]
+    public async Task Store_and_forward_in_production_without_an_active_key_refuses_naming_it_both_ways(string how)
+    {
+        var result = await GatewayProcess.RunAsync(how == "run" ? ["--urls", "http://127.0.0.1:0"] : ["check-config"], StoreAndForwardWithoutKeys());
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("Gateway:Delivery:ActiveEncryptionKey", result.Error, StringComparison.Ordinal);
+        Assert.Contains("Gateway__Delivery__ActiveEncryptionKey", result.Error, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+        // Refused before the store was opened: no file of chats was created without a key.
+        Assert.False(File.Exists(Path.Combine(_folder, "deliveries.db")));
+    }
+
+    [Theory]
+    [InlineData("run", "eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eA==")]
+    [InlineData("run", "not base64 at all, but long enough to be a key!!")]
+    [InlineData("check-config", "dGhpcnR5LXRocmVlLWJ5dGVzLW9mLWtleS1tYXRlcmlhbCE=")]
+    public async Task A_key_that_is_not_32_bytes_of_base64_refuses_naming_its_id_and_never_printing_it(string how, string value)
+    {
+        var environment = StoreAndForwardWithoutKeys();
+        environment["Gateway__Delivery__EncryptionKeys__2026-12"] = value;
+        environment["Gateway__Delivery__ActiveEncryptionKey"] = "2026-12";
+
+        var result = await GatewayProcess.RunAsync(how == "run" ? ["--urls", "http://127.0.0.1:0"] : ["check-config"], environment);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("EncryptionKeys__2026-12", result.Error, StringComparison.Ordinal);
+        Assert.Contains("32", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(value, result.Error + result.Output, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+    }
+
+    [Fact]
+    public async Task Check_config_names_the_active_key_by_its_fingerprint_never_its_value()
+    {
+        var environment = StoreAndForwardWithoutKeys();
+        environment["Gateway__Delivery__EncryptionKeys__k1"] = Integration.GatewayHost.EncryptionKey;
+        environment["Gateway__Delivery__ActiveEncryptionKey"] = "k1";
+
+        var result = await GatewayProcess.RunAsync(["check-config"], environment);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        var fingerprint = Gateway.Delivery.BodyProtector.From(new Gateway.Delivery.DeliveryOptions
+        {
+            EncryptionKeys = { ["k1"] = Integration.GatewayHost.EncryptionKey },
+            ActiveEncryptionKey = "k1",
+        }).Fingerprint("k1");
+        Assert.Contains($"active k1 ({fingerprint})", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(Integration.GatewayHost.EncryptionKey, result.Error + result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(Convert.ToHexString(Convert.FromBase64String(Integration.GatewayHost.EncryptionKey)), result.Error + result.Output, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task A_broken_appsettings_file_stops_start_up_naming_the_file_and_the_line()
     {

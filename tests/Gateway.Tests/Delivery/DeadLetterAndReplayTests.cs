@@ -121,6 +121,9 @@ public sealed class DeadLetterAndReplayTests : IDisposable
         {
             ["Gateway__Delivery__Mode"] = "StoreAndForward",
             ["ConnectionStrings__Delivery"] = $"Data Source={Path.Combine(_folder, "deliveries.db")}",
+            // The command runs with the gateway's own settings, its encryption keys among them.
+            ["Gateway__Delivery__EncryptionKeys__" + GatewayHost.EncryptionKeyId] = GatewayHost.EncryptionKey,
+            ["Gateway__Delivery__ActiveEncryptionKey"] = GatewayHost.EncryptionKeyId,
         };
 
         var list = await GatewayProcess.RunAsync(["deliveries", "list", "--state", "dead"], environment);
@@ -131,5 +134,7 @@ public sealed class DeadLetterAndReplayTests : IDisposable
         Assert.Equal("G", line.RootElement.GetProperty("conversationId").GetString());
         Assert.Equal(0, replay.ExitCode);
         Assert.Contains("replayed 1 event(s)", replay.Output, StringComparison.Ordinal);
+        // The audit line goes to standard error, so standard output stays the command's answer.
+        Assert.Contains("Admin replay every dead event by shell:", replay.Error, StringComparison.Ordinal);
     }
 }

@@ -23,6 +23,8 @@ public sealed class GatewayHost : IDisposable
     public const string FirstToken = "token-AAA-1";
     public const string ApiKeyHeader = "X-API-Key";
     public const string ApiKey = "test-inbound-key-0001";
+    public const string EncryptionKeyId = "test-key-1";
+    public const string EncryptionKey = "zchNVqY1rGEwTU5yRv2gc4f3Wy0yE7J7lWTtCi83Czs=";
 
     private readonly WebApplicationFactory<Program> _factory;
 
@@ -42,6 +44,9 @@ public sealed class GatewayHost : IDisposable
             ["Gateway:TokenClients:ocp:ClientId"] = ClientId,
             ["Gateway:TokenClients:ocp:ClientSecret"] = ClientSecret,
             ["Gateway:InboundAuth:talkdesk:ApiKeys:0"] = ApiKey,
+            // Stored bodies are encrypted outside Development; a key made for the tests (Direct mode ignores it).
+            ["Gateway:Delivery:EncryptionKeys:" + EncryptionKeyId] = EncryptionKey,
+            ["Gateway:Delivery:ActiveEncryptionKey"] = EncryptionKeyId,
             // The in-process server has no ports: operator endpoints on every "port" unless a test sets one.
             ["Gateway:ManagementPort"] = "0",
         };
