@@ -60,7 +60,8 @@ gateway_env() {
     ReverseProxy__Clusters__ocp__Destinations__primary__Address="http://127.0.0.1:$UPSTREAM/ocp"
     Gateway__TokenClients__ocp__TokenEndpoint="http://127.0.0.1:$UPSTREAM/token"
     Gateway__TokenClients__ocp__ClientId=bench Gateway__TokenClients__ocp__ClientSecret=bench-secret
-    Gateway__InboundAuth__talkdesk__ApiKeys__0="$API_KEY")
+    Gateway__InboundAuth__talkdesk__ApiKeys__0="$API_KEY"
+    Gateway__Delivery__EncryptionKeys__bench=X68f9Kj15KVXBtT1iqCJlrNueFXg9IjvlYs6tefAgG8= Gateway__Delivery__ActiveEncryptionKey=bench)
 }
 
 # Bare YARP (bench/BareYarp, published in $work/bare) on port $1, in front of the same upstream; its log

@@ -44,6 +44,9 @@ internal sealed class GatewayProcess : IDisposable
         env["Gateway__TokenClients__ocp__ClientSecret"] = "soak-secret";
         env["Gateway__TokenClients__ocp__RefreshBeforeExpiry"] = "00:00:20";
         env["Gateway__InboundAuth__talkdesk__ApiKeys__0"] = ApiKey;
+        // A key for the stored bodies, made for the soak only (store-and-forward outside Development needs one).
+        env["Gateway__Delivery__EncryptionKeys__soak"] = "X68f9Kj15KVXBtT1iqCJlrNueFXg9IjvlYs6tefAgG8=";
+        env["Gateway__Delivery__ActiveEncryptionKey"] = "soak";
         // Health on the events port, where WaitUntilReadyAsync asks.
         env["Gateway__ManagementPort"] = "0";
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())

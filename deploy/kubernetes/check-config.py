@@ -24,7 +24,8 @@ SECRET_KEYS = {
     "ocp-gateway-secrets": {
         "Gateway__TokenClients__ocp__ClientSecret": "placeholder-client-secret",
         "Gateway__InboundAuth__talkdesk__ApiKeys__0": "placeholder-inbound-api-key-0001",
-        "Gateway__Delivery__AdminApiKeys__0": "placeholder-admin-key-0001",
+        "Gateway__Delivery__AdminKeys__operator": "placeholder-admin-key-0001",
+        "Gateway__Delivery__EncryptionKeys__key-1": "cGxhY2Vob2xkZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc=",
     },
     "ocp-gateway-store": {
         "ConnectionStrings__Delivery": "Host=postgres.example.invalid;Database=ocp_gateway;Username=ocp_gateway;Password=placeholder",
