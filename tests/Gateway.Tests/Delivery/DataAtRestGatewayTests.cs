@@ -176,6 +176,39 @@ public sealed class DataAtRestGatewayTests : IDisposable
     }
 
     [Fact]
+    public async Task The_rekey_command_moves_rows_to_the_active_key_so_a_gateway_without_the_old_key_delivers_them()
+    {
+        using (var first = GatewayHost.Create(Settings(("Gateway:Delivery:EncryptionKeys:" + OldKeyId, OldKey), ("Gateway:Delivery:ActiveEncryptionKey", OldKeyId))))
+        {
+            StoreAndForwardTests.OcpAnswers(first, 503);
+            await ParkAsync(first, "rotated", "r-1");
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var environment = new Dictionary<string, string>
+        {
+            ["Gateway__Delivery__Mode"] = "StoreAndForward",
+            ["ConnectionStrings__Delivery"] = $"Data Source={Path.Combine(_folder, "deliveries.db")}",
+            ["Gateway__Delivery__EncryptionKeys__" + OldKeyId] = OldKey,
+            ["Gateway__Delivery__EncryptionKeys__" + GatewayHost.EncryptionKeyId] = GatewayHost.EncryptionKey,
+            ["Gateway__Delivery__ActiveEncryptionKey"] = GatewayHost.EncryptionKeyId,
+        };
+
+        var rekey = await GatewayProcess.RunAsync(["deliveries", "rekey"], environment);
+        var again = await GatewayProcess.RunAsync(["deliveries", "rekey"], environment);
+
+        Assert.True(rekey.ExitCode == 0, rekey.Error);
+        Assert.Contains($"re-encrypted 1 row(s) under key '{GatewayHost.EncryptionKeyId}'", rekey.Output, StringComparison.Ordinal);
+        Assert.Contains("re-encrypted 0 row(s)", again.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(OldKey, rekey.Output + rekey.Error, StringComparison.Ordinal);
+        using var retired = GatewayHost.Create(Settings());
+        StoreAndForwardTests.OcpAnswers(retired, 200);
+        _ = retired.CreateAnonymousClient();
+        Assert.True(await Eventually.HoldsAsync(() => StoreAndForwardTests.Delivered(retired).Count == 1), "not delivered after the old key was retired");
+        Assert.Equal(["r-1"], StoreAndForwardTests.Delivered(retired));
+    }
+
+    [Fact]
     public async Task A_dead_letter_past_its_retention_keeps_a_tombstone_and_the_removal_is_logged_and_counted()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
