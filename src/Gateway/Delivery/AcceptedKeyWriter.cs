@@ -22,11 +22,10 @@ internal sealed class AcceptedKeyWriter : BackgroundService
     private readonly IDeliveryStore _store;
     private readonly StoreHealth _health;
     private readonly TimeProvider _time;
-    private readonly ILogger<AcceptedKeyWriter> _logger;
 
-    public AcceptedKeyWriter(IDeliveryStore store, StoreHealth health, TimeProvider time, ILogger<AcceptedKeyWriter> logger)
+    public AcceptedKeyWriter(IDeliveryStore store, StoreHealth health, TimeProvider time)
     {
-        (_store, _health, _time, _logger) = (store, health, time, logger);
+        (_store, _health, _time) = (store, health, time);
         // A key dropped from a full queue (the store far behind) is forgotten here too, or it would stay forever.
         _queue = Channel.CreateBounded<AcceptedKey>(
             new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
@@ -96,8 +95,7 @@ internal sealed class AcceptedKeyWriter : BackgroundService
         }
         catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
         {
-            _health.Failed(ex);
-            DeliveryLog.StoreFailed(_logger, "record keys", ex.Message);
+            _health.Failed("record keys", ex);
         }
 
         foreach (var accepted in batch)

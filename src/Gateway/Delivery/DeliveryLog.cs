@@ -6,8 +6,14 @@ internal static partial class DeliveryLog
     [LoggerMessage(6001, LogLevel.Information, "Event parked as {Id} ({Reason}); answered 202 (traceId {TraceId})")]
     public static partial void Parked(ILogger logger, long id, string reason, string traceId);
 
-    [LoggerMessage(6002, LogLevel.Error, "The delivery store failed ({Operation}): {Error}")]
+    [LoggerMessage(6002, LogLevel.Warning, "The delivery store is failing ({Operation}): {Error}. Events OCP® takes are still forwarded; those it does not are answered 503 until the store is back")]
     public static partial void StoreFailed(ILogger logger, string operation, string error);
+
+    [LoggerMessage(6012, LogLevel.Warning, "The delivery store answers again after {Seconds:0.#} s of failures")]
+    public static partial void StoreBack(ILogger logger, double seconds);
+
+    [LoggerMessage(6013, LogLevel.Debug, "The delivery store failed ({Operation})")]
+    public static partial void StoreFailedAgain(ILogger logger, string operation, Exception exception);
 
     [LoggerMessage(6003, LogLevel.Information, "Event {Id} delivered on attempt {Attempt} ({Outcome})")]
     public static partial void Delivered(ILogger logger, long id, int attempt, string outcome);

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace OcpTalkdesk.Gateway.Delivery;
 
 /// <summary>
-/// With store-and-forward, ready means the store answers: then an OCP® outage loses nothing, which is
-/// the point, so OCP® being down never makes the gateway unready. A store that fails is unready.
+/// With store-and-forward, ready means events are safe or delivered: with the store answering an OCP® outage
+/// loses nothing, so OCP® being down never makes the gateway unready; a store that fails is Degraded while OCP®
+/// takes events, and unready only when OCP® fails them too.
 /// </summary>
 internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth health) : IHealthCheck
 {
@@ -28,8 +29,12 @@ internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth
         }
         catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
         {
-            health.Failed(ex);
-            return HealthCheckResult.Unhealthy("The delivery store fails: " + health.LastError);
+            health.Failed("health check", ex);
+            // Ready means events are safe or delivered: while OCP® takes them, they go straight through and a
+            // load balancer must not pull this replica; only with OCP® failing too is nothing safe.
+            return health.OcpFailing
+                ? HealthCheckResult.Unhealthy("The delivery store fails and OCP® does not take events: " + health.LastError)
+                : HealthCheckResult.Degraded("The delivery store fails; events OCP® takes are forwarded, none can be parked: " + health.LastError);
         }
     }
 }

@@ -54,9 +54,8 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
             }
             catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
             {
-                health.Failed(ex);
+                health.Failed("redelivery", ex);
                 metrics.StoreFailed();
-                DeliveryLog.StoreFailed(logger, "redelivery", ex.Message);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -160,6 +159,7 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
     {
         using var activity = StartAttemptSpan(stored);
         var (status, failure, retryAfter) = await ForwardAsync(stored, settings, cancellationToken);
+        health.OcpAnswered(failure is null);
         if (activity is not null)
         {
             activity.SetTag(GatewayTracing.Status, status);

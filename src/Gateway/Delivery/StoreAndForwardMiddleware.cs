@@ -46,7 +46,8 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
                 return;
             }
 
-            health.Succeeded();
+            // No success reported here: on SQLite a lookup is often answered from memory, which says nothing about
+            // the store (the park, the worker, the key writer and the health check report it).
         }
         catch (Exception ex) when (IsStoreFailure(ex))
         {
@@ -93,6 +94,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
                 : "OCP® unreachable: " + forwardError.Error);
         }
 
+        health.OcpAnswered(attempt.Failure is null);
         if (attempt.Failure is { } failure && !context.Response.HasStarted)
         {
             await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, failure, attempt.RetryAfter, attempted: true, settings);
@@ -174,9 +176,8 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
 
     private void StoreFailed(string operation, Exception exception)
     {
-        health.Failed(exception);
+        health.Failed(operation, exception);
         metrics.StoreFailed();
-        DeliveryLog.StoreFailed(logger, operation, exception.Message);
     }
 
     internal static bool IsStoreFailure(Exception exception) =>

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using OcpTalkdesk.Gateway.Tests.Integration;
 
 namespace OcpTalkdesk.Gateway.Tests.Delivery;
@@ -84,5 +87,105 @@ public sealed class IdempotencyKeyTests
         var keys = host.Ocp.LogEntries.Select(e => e.RequestMessage.Headers!["Idempotency-Key"].Single()).ToList();
         Assert.Equal(2, keys.Count);
         Assert.All(keys, key => Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(body)), key));
+    }
+}
+
+/// <summary>
+/// A store outage and its end as the operator sees them: readiness Degraded while OCP® takes events, one Warning
+/// when the store goes and one when it is back (each failure only at Debug), parking again afterwards.
+/// </summary>
+public sealed class StoreOutageTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("gateway-store-outage-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private string Database => Path.Combine(_folder, "deliveries.db");
+
+    /// <summary>Moves the store's files aside and puts a folder where the file was: every open then fails.</summary>
+    private void Break(string aside)
+    {
+        Directory.CreateDirectory(aside);
+        for (var attempt = 0; !Directory.Exists(Database); attempt++)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in Directory.GetFiles(_folder))
+            {
+                File.Move(file, Path.Combine(aside, Path.GetFileName(file)), overwrite: true);
+            }
+
+            try
+            {
+                Directory.CreateDirectory(Database);
+            }
+            catch (IOException) when (attempt < 50)
+            {
+                // The worker opened the file again in between; again.
+            }
+        }
+    }
+
+    private void Repair(string aside)
+    {
+        Directory.Delete(Database);
+        foreach (var file in Directory.GetFiles(aside))
+        {
+            File.Move(file, Path.Combine(_folder, Path.GetFileName(file)));
+        }
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> ReadyAsync(GatewayHost host)
+    {
+        var answer = await host.CreateAnonymousClient().GetAsync("/readyz");
+        return (answer.StatusCode, await answer.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_store_outage_is_degraded_while_ocp_takes_events_logged_once_each_way_and_parking_resumes_after()
+    {
+        var settings = StoreAndForwardTests.Settings(_folder, connectionString: $"Data Source={Database};Pooling=False");
+        settings["Logging:LogLevel:OcpTalkdesk.Gateway.Delivery"] = "Debug";
+        using var host = GatewayHost.Create(settings,
+            services: s => s.AddLogging(l => l.AddFakeLogging().SetMinimumLevel(LogLevel.Debug)));
+        var client = host.CreateClient();
+        var aside = Path.Combine(_folder, "aside");
+        StoreAndForwardTests.OcpAnswers(host, 200);
+        Break(aside);
+
+        var forwarded = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            forwarded.Add((await client.PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("O" + i, "o-" + i)))).StatusCode);
+        }
+
+        var degraded = await ReadyAsync(host);
+        StoreAndForwardTests.OcpAnswers(host, 503);
+        var refused = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("P", "p-1")));
+        var unready = await ReadyAsync(host);
+
+        Assert.All(forwarded, s => Assert.Equal(HttpStatusCode.OK, s));
+        Assert.Equal(HttpStatusCode.OK, degraded.Status);
+        Assert.Contains("\"status\":\"Degraded\"", degraded.Body, StringComparison.Ordinal);
+        Assert.Contains("none can be parked", degraded.Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, unready.Status);
+
+        Repair(aside);
+        Assert.True(await Eventually.HoldsAsync(async () => (await ReadyAsync(host)).Status == HttpStatusCode.OK), "not ready after the store came back");
+        var parked = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("Q", "q-1")));
+        Assert.Equal(HttpStatusCode.Accepted, parked.StatusCode);
+
+        var records = host.Services.GetRequiredService<FakeLogCollector>().GetSnapshot()
+            .Where(r => r.Category?.StartsWith("OcpTalkdesk.Gateway.Delivery", StringComparison.Ordinal) == true).ToList();
+        Assert.Single(records, r => r.Id.Id == 6002 && r.Level == LogLevel.Warning);
+        Assert.Single(records, r => r.Id.Id == 6012 && r.Level == LogLevel.Warning);
+        Assert.DoesNotContain(records, r => r.Level >= LogLevel.Error);
+        var failures = records.Where(r => r.Id.Id == 6013).ToList();
+        Assert.True(failures.Count >= 2, "each failure is logged at Debug");
+        Assert.All(failures, r => Assert.True(r.Level == LogLevel.Debug && r.Exception is not null));
     }
 }
