@@ -7,11 +7,17 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// Remembers the keys of events OCP® took directly, off the response path: queued in memory and
 /// written in batches. Until written, the store's own memory (SQLite) or <see cref="Find"/> answers, so a
 /// quick resend is still recognised; a crash loses only unwritten keys (OCP® may then see a repeat, under
-/// the same key).
+/// the same key). Keys whose write failed (the store away) stay answerable and are written again every
+/// second until the store takes them, at most <see cref="MaxHeld"/> of them.
 /// </summary>
 internal sealed class AcceptedKeyWriter : BackgroundService
 {
     private const int BatchSize = 256;
+
+    /// <summary>Keys held for a store that is away (~200 bytes each: ~20 MB at most); the oldest go first.</summary>
+    private const int MaxHeld = 100_000;
+    private static readonly TimeSpan RetryEvery = TimeSpan.FromSeconds(1);
+    private readonly Queue<AcceptedKey> _failed = new();
 
     // Gather keys this long before a write: one commit per 100 ms under load instead of one per few
     // events (each commit a disk sync that also holds SQLite's single write lock; measured: the
@@ -50,13 +56,14 @@ internal sealed class AcceptedKeyWriter : BackgroundService
         var batch = new List<AcceptedKey>(BatchSize);
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            while (await WaitForWorkAsync(stoppingToken))
             {
-                if (_queue.Reader.Count < BatchSize)
+                if (_queue.Reader.Count is > 0 and < BatchSize)
                 {
                     await Task.Delay(Linger, _time, stoppingToken);
                 }
 
+                await RetryFailedAsync(batch, CancellationToken.None);
                 await WriteAvailableAsync(batch, CancellationToken.None);
             }
         }
@@ -64,6 +71,43 @@ internal sealed class AcceptedKeyWriter : BackgroundService
         {
             // Shutting down: write what is queued, then stop.
             await WriteAvailableAsync(batch, CancellationToken.None);
+        }
+    }
+
+    /// <summary>New keys, or (while some wait for a store that was away) the next retry: false when the queue is closed.</summary>
+    private async Task<bool> WaitForWorkAsync(CancellationToken stoppingToken)
+    {
+        if (_failed.Count == 0)
+        {
+            return await _queue.Reader.WaitToReadAsync(stoppingToken);
+        }
+
+        using var retry = new CancellationTokenSource(RetryEvery, _time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, retry.Token);
+        try
+        {
+            return await _queue.Reader.WaitToReadAsync(either.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Writes the keys a failed write left, a batch at a time, until one fails again.</summary>
+    private async Task RetryFailedAsync(List<AcceptedKey> batch, CancellationToken cancellationToken)
+    {
+        while (_failed.Count > 0)
+        {
+            while (batch.Count < BatchSize && _failed.TryDequeue(out var held))
+            {
+                batch.Add(held);
+            }
+
+            if (!await FlushAsync(batch, cancellationToken))
+            {
+                return;
+            }
         }
     }
 
@@ -81,11 +125,12 @@ internal sealed class AcceptedKeyWriter : BackgroundService
         await FlushAsync(batch, cancellationToken);
     }
 
-    private async Task FlushAsync(List<AcceptedKey> batch, CancellationToken cancellationToken)
+    /// <summary>Writes a batch; on a store failure keeps its keys answerable and for the next retry. False when it failed.</summary>
+    private async Task<bool> FlushAsync(List<AcceptedKey> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)
         {
-            return;
+            return true;
         }
 
         try
@@ -96,6 +141,20 @@ internal sealed class AcceptedKeyWriter : BackgroundService
         catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
         {
             _health.Failed("record keys", ex);
+            foreach (var accepted in batch)
+            {
+                _failed.Enqueue(accepted);
+                // The store's own memory may not hold it (an older event, or PostgreSQL): this one answers resends.
+                _unwritten.TryAdd(accepted.Key, accepted.Status);
+            }
+
+            while (_failed.Count > MaxHeld && _failed.TryDequeue(out var oldest))
+            {
+                _unwritten.TryRemove(oldest.Key, out _);
+            }
+
+            batch.Clear();
+            return false;
         }
 
         foreach (var accepted in batch)
@@ -104,5 +163,6 @@ internal sealed class AcceptedKeyWriter : BackgroundService
         }
 
         batch.Clear();
+        return true;
     }
 }

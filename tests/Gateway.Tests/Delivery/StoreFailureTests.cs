@@ -188,4 +188,44 @@ public sealed class StoreOutageTests : IDisposable
         Assert.True(failures.Count >= 2, "each failure is logged at Debug");
         Assert.All(failures, r => Assert.True(r.Level == LogLevel.Debug && r.Exception is not null));
     }
+
+    [Fact]
+    public async Task The_key_of_an_event_forwarded_while_the_store_is_away_is_kept_and_written_when_it_is_back()
+    {
+        var settings = StoreAndForwardTests.Settings(_folder, connectionString: $"Data Source={Database};Pooling=False");
+        settings["Logging:LogLevel:OcpTalkdesk.Gateway.Delivery"] = "Debug";
+        using var host = GatewayHost.Create(settings, services: s => s.AddLogging(l => l.AddFakeLogging().SetMinimumLevel(LogLevel.Debug)));
+        var client = host.CreateClient();
+        var aside = Path.Combine(_folder, "aside");
+        StoreAndForwardTests.OcpAnswers(host, 200);
+        Break(aside);
+        // Stamped five minutes ago: older than what the SQLite store keeps in its own memory, so only the key writer knows it.
+        var body = StoreAndForwardTests.Event("late", "l-1", DateTimeOffset.UtcNow.AddMinutes(-5));
+        var key = Convert.ToHexStringLower(SHA256.HashData(body));
+
+        var first = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+        Assert.True(await Eventually.HoldsAsync(() => host.Services.GetRequiredService<FakeLogCollector>().GetSnapshot()
+            .Any(r => r.Id.Id == 6013 && r.Message.Contains("record keys", StringComparison.Ordinal))), "the key write did not fail");
+        var resendWhileAway = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+
+        Repair(aside);
+        Assert.True(await Eventually.HoldsAsync(() => KeyStored(key)), "the key was not written when the store came back");
+        var resendAfter = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, resendWhileAway.StatusCode);
+        Assert.Contains("\"status\":\"delivered\"", await resendWhileAway.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, resendAfter.StatusCode);
+        Assert.Single(host.Ocp.LogEntries);
+    }
+
+    private bool KeyStored(string key)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Database};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM ocp_event_keys WHERE idempotency_key = $k";
+        command.Parameters.AddWithValue("$k", key);
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1;
+    }
 }
