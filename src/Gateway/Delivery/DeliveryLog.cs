@@ -9,6 +9,12 @@ internal static partial class DeliveryLog
     [LoggerMessage(6002, LogLevel.Warning, "The delivery store is failing ({Operation}): {Error}. Events OCP® takes are still forwarded; those it does not are answered 503 until the store is back")]
     public static partial void StoreFailed(ILogger logger, string operation, string error);
 
+    [LoggerMessage(6014, LogLevel.Warning, "OCP® cluster {Cluster} fails too many forwards: circuit open, new events are parked at once; the worker probes in {Seconds:0.#} s")]
+    public static partial void BreakerOpened(ILogger logger, string cluster, double seconds);
+
+    [LoggerMessage(6015, LogLevel.Warning, "OCP® cluster {Cluster} takes events again: circuit closed, events are forwarded")]
+    public static partial void BreakerClosed(ILogger logger, string cluster);
+
     [LoggerMessage(6012, LogLevel.Warning, "The delivery store answers again after {Seconds:0.#} s of failures")]
     public static partial void StoreBack(ILogger logger, double seconds);
 

@@ -33,6 +33,9 @@ public sealed class DeliveryOptions
     /// <summary>How often the redelivery worker looks for due events when idle. Default 1 s.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The circuit breaker per OCP® cluster (<c>Gateway:Delivery:Breaker</c>).</summary>
+    public BreakerOptions Breaker { get; set; } = new();
+
     /// <summary>Keys for the admin API (<c>X-Admin-Key</c>) on the management port; without one it is refused. Named <c>AdminApiKeys:N</c> in the audit.</summary>
     public List<string> AdminApiKeys { get; set; } = [];
 

@@ -32,6 +32,28 @@ internal sealed partial class DeliveryOptionsValidator(IConfiguration configurat
             }
         }
 
+        // Polly's own limits (it would throw at the first forward otherwise).
+        var breaker = options.Breaker;
+        if (breaker.FailureRatio is <= 0 or > 1)
+        {
+            failures.Add($"{Section}:Breaker:FailureRatio must be more than 0 and at most 1; it is {breaker.FailureRatio}.");
+        }
+
+        if (breaker.MinimumThroughput < 2)
+        {
+            failures.Add($"{Section}:Breaker:MinimumThroughput must be at least 2; it is {breaker.MinimumThroughput}.");
+        }
+
+        if (breaker.SamplingDuration < TimeSpan.FromMilliseconds(500) || breaker.SamplingDuration > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{Section}:Breaker:SamplingDuration must be from 00:00:00.5 to 1.00:00:00; it is {breaker.SamplingDuration}.");
+        }
+
+        if (breaker.BreakDuration < TimeSpan.FromMilliseconds(500) || breaker.BreakDuration > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{Section}:Breaker:BreakDuration must be from 00:00:00.5 to 1.00:00:00; it is {breaker.BreakDuration}.");
+        }
+
         if (options.LeaseDuration <= options.AttemptBudget)
         {
             failures.Add($"{Section}:LeaseDuration must be longer than {Section}:AttemptBudget, or another replica could take over an event still being delivered; it is {options.LeaseDuration}.");

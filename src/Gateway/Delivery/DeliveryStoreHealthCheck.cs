@@ -7,7 +7,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// loses nothing, so OCP® being down never makes the gateway unready; a store that fails is Degraded while OCP®
 /// takes events, and unready only when OCP® fails them too.
 /// </summary>
-internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth health) : IHealthCheck
+internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth health, OcpBreakers breakers) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -23,6 +23,13 @@ internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth
                 data["withoutKey"] = string.Join(", ", missing.Select(m => $"{m.Key}: {m.Value}"));
                 return HealthCheckResult.Degraded(
                     $"{missing.Values.Sum()} stored event(s) are encrypted with a key this gateway does not have ({string.Join(", ", missing.Keys)}): put Gateway:Delivery:EncryptionKeys back", data: data);
+            }
+
+            if (breakers.AnyOpen(out var cluster))
+            {
+                // Ready all the same: every event is kept and will be delivered once OCP® takes them again.
+                data["breaker"] = cluster + ": open";
+                return HealthCheckResult.Degraded($"OCP® cluster {cluster} is failing: circuit open, events are parked at once and the worker probes", data: data);
             }
 
             return HealthCheckResult.Healthy("The delivery store answers", data);

@@ -16,7 +16,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// dead-letters it after <see cref="DeliveryOptions.MaxAge"/>. Also keeps the queue metrics and prunes.
 /// </summary>
 internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forwarder, IProxyStateLookup proxyState,
-    SchemaRegistry schemas, IOptionsMonitor<DeliveryOptions> options, StoreHealth health, GatewayMetrics metrics,
+    SchemaRegistry schemas, IOptionsMonitor<DeliveryOptions> options, StoreHealth health, OcpBreakers breakers, GatewayMetrics metrics,
     IServiceProvider services, TimeProvider time, ILogger<RedeliveryWorker> logger) : BackgroundService
 {
     private const int ClaimBatch = 128;
@@ -110,7 +110,11 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
             }
         }
 
-        var events = await store.ClaimAsync(_owner, now, settings.LeaseDuration, ClaimBatch, cancellationToken);
+        // With a cluster's breaker open, nothing is claimed until its break has run out; then one event is the probe.
+        var open = breakers.AnyOpen(out var openCluster);
+        var events = open && !breakers.MayProbe(openCluster, now)
+            ? []
+            : await store.ClaimAsync(_owner, now, settings.LeaseDuration, open ? 1 : ClaimBatch, cancellationToken);
         // One per conversation, so they may go in parallel: order within a conversation is the store's.
         var results = new System.Collections.Concurrent.ConcurrentBag<AttemptResult>();
         await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
@@ -134,6 +138,7 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
             }
 
             _reportedMissingKeys.RemoveWhere(k => !missing.ContainsKey(k));
+            breakers.Observe(time.GetUtcNow());
             if (store is SqlDeliveryStore sql)
             {
                 metrics.BodiesRejected(sql.RejectedBodies);
@@ -160,6 +165,11 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         using var activity = StartAttemptSpan(stored);
         var (status, failure, retryAfter) = await ForwardAsync(stored, settings, cancellationToken);
         health.OcpAnswered(failure is null);
+        if (proxyState.TryGetRoute(stored.RouteId, out var route) && route.Cluster is { } cluster && !cancellationToken.IsCancellationRequested)
+        {
+            breakers.Record(cluster.ClusterId, failure is null);
+        }
+
         if (activity is not null)
         {
             activity.SetTag(GatewayTracing.Status, status);

@@ -16,7 +16,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// after the commit; when the store fails too, Talkdesk gets 503.
 /// </summary>
 internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryStore store, AcceptedKeyWriter keys,
-    IOptionsMonitor<DeliveryOptions> options, StoreHealth health, ProblemResponder problems, GatewayMetrics metrics,
+    IOptionsMonitor<DeliveryOptions> options, StoreHealth health, OcpBreakers breakers, ProblemResponder problems, GatewayMetrics metrics,
     TimeProvider time, ILogger<StoreAndForwardMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -61,6 +61,15 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
             return;
         }
 
+        // OCP® known to be failing: parked at once (202 in milliseconds) instead of waiting the attempt budget;
+        // the redelivery worker probes and closes the breaker.
+        var cluster = context.GetReverseProxyFeature().Cluster.Config.ClusterId;
+        if (!breakers.IsClosed(cluster))
+        {
+            await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, "OCP® is failing (circuit open)", null, attempted: false, settings);
+            return;
+        }
+
         var attempt = new ForwardAttempt(key);
         context.Features.Set(attempt);
         var lifetime = context.Features.Get<IHttpRequestLifetimeFeature>();
@@ -95,6 +104,12 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         }
 
         health.OcpAnswered(attempt.Failure is null);
+        if (!context.RequestAborted.IsCancellationRequested)
+        {
+            // A caller that hung up says nothing about OCP®.
+            breakers.Record(cluster, attempt.Failure is null);
+        }
+
         if (attempt.Failure is { } failure && !context.Response.HasStarted)
         {
             await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, failure, attempt.RetryAfter, attempted: true, settings);

@@ -33,6 +33,8 @@ public sealed class GatewayMetrics
     private readonly Gauge _rowsWithoutKey;
     private readonly Counter _bodiesRejected;
     private readonly Counter _deadLettersExpired;
+    private readonly Gauge _breakerState;
+    private readonly Counter _breakerSeconds;
 
     /// <summary>Creates the metrics on a new registry.</summary>
     public GatewayMetrics()
@@ -75,6 +77,10 @@ public sealed class GatewayMetrics
             "Stored bodies that did not decrypt under their own row (changed or moved): dead-lettered, never delivered.");
         _deadLettersExpired = factory.CreateCounter("ocp_gateway_delivery_dead_letters_expired_total",
             "Dead letters whose bodies were removed after DeadLetterRetention (the rows stay as tombstones).");
+        _breakerState = factory.CreateGauge("ocp_gateway_delivery_breaker_state",
+            "The circuit breaker per OCP® cluster: 0 closed (events forwarded), 1 half-open (the worker probes), 2 open (events parked at once).", ["cluster"]);
+        _breakerSeconds = factory.CreateCounter("ocp_gateway_delivery_breaker_seconds_total",
+            "Seconds each cluster's circuit breaker spent in each state (closed, half_open, open).", ["cluster", "state"]);
     }
 
     /// <summary>The registry <c>/metrics</c> exports.</summary>
@@ -165,6 +171,13 @@ public sealed class GatewayMetrics
         }
 
         _oldestPending.Set(oldestPendingSeconds);
+    }
+
+    /// <summary>A breaker's current state (0, 1, 2), and <paramref name="seconds"/> more spent in <paramref name="state"/>.</summary>
+    internal void BreakerObserved(string cluster, int current, string state, double seconds)
+    {
+        _breakerState.WithLabels([cluster]).Set(current);
+        _breakerSeconds.WithLabels([cluster, state]).Inc(seconds);
     }
 
     internal void TokenExpiresIn(string tokenClient, double seconds) => _tokenExpiry.WithLabels([tokenClient]).Set(seconds);
