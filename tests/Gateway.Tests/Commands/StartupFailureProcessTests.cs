@@ -19,6 +19,8 @@ public sealed class StartupFailureProcessTests : IDisposable
         { "Gateway__InboundAuth__talkdesk__ApiKeys__0", "short", "Gateway__InboundAuth__talkdesk__ApiKeys" },
         { "Gateway__ExecutionTimeout", "00:01:00", "Gateway__ExecutionTimeout" },
         { "Gateway__MaxEventBytes", "12", "Gateway__MaxEventBytes" },
+        { "Gateway__Delivery__Breaker__BreakDuration", "00:00:00.100", "Gateway__Delivery__Breaker__BreakDuration" },
+        { "Gateway__Delivery__Breaker__FailureRatio", "1.5", "Gateway__Delivery__Breaker__FailureRatio" },
         { "Gateway__EventTypes__message_created__Schema", "/nowhere/missing.schema.json", "Gateway__EventTypes__message_created__Schema" },
         { "ReverseProxy__Routes__talkdesk-events__AuthorizationPolicy", "", "ReverseProxy__Routes__talkdesk-events" },
     };
