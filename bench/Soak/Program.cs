@@ -2,6 +2,11 @@
 // injects faults, then checks the delivery invariants. Run by bench/soak.sh; see bench/README.md.
 using OcpTalkdesk.Bench.Soak;
 
+if (args.Length > 0 && args[0] == "brownout")
+{
+    return await BrownoutBench.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "delivery")
 {
     return await DeliverySoak.RunAsync(args[1..]);
