@@ -20,7 +20,7 @@ internal sealed class OcpBreakers(IOptionsMonitor<DeliveryOptions> options, Time
     public bool Enabled => options.CurrentValue.Breaker.Enabled;
 
     /// <summary>True when events for <paramref name="cluster"/> may be forwarded now (the breaker is closed, or off).</summary>
-    public bool IsClosed(string cluster) => !Enabled || For(cluster).State.CircuitState == CircuitState.Closed;
+    public bool IsClosed(string cluster) => !Enabled || For(cluster).Closed;
 
     /// <summary>
     /// True when the worker may send <paramref name="cluster"/> an event: closed, half-open, or open with its break
@@ -108,12 +108,19 @@ internal sealed class OcpBreakers(IOptionsMonitor<DeliveryOptions> options, Time
                 StateProvider = breaker.State,
                 OnOpened = args =>
                 {
+                    breaker.Closed = false;
                     breaker.OpenUntil = time.GetUtcNow() + args.BreakDuration;
                     DeliveryLog.BreakerOpened(logger, cluster, args.BreakDuration.TotalSeconds);
                     return ValueTask.CompletedTask;
                 },
+                OnHalfOpened = _ =>
+                {
+                    breaker.Closed = false;
+                    return ValueTask.CompletedTask;
+                },
                 OnClosed = _ =>
                 {
+                    breaker.Closed = true;
                     DeliveryLog.BreakerClosed(logger, cluster);
                     return ValueTask.CompletedTask;
                 },
@@ -124,6 +131,18 @@ internal sealed class OcpBreakers(IOptionsMonitor<DeliveryOptions> options, Time
 
     private sealed class Breaker
     {
+        private volatile bool _closed = true;
+
+        /// <summary>
+        /// Kept by Polly's transition callbacks, so the live step's question is one volatile read: the state
+        /// provider's <c>CircuitState</c> takes the breaker's lock on every call.
+        /// </summary>
+        public bool Closed
+        {
+            get => _closed;
+            set => _closed = value;
+        }
+
         public CircuitBreakerStateProvider State { get; } = new();
 
         public ResiliencePipeline<bool> Pipeline { get; set; } = null!;
