@@ -69,7 +69,7 @@ internal static class DeliveriesCommand
             case "list":
                 if (!DeliveryStates.IsKnown(command.State))
                 {
-                    await error.WriteLineAsync("deliveries: --state must be pending, leased, dead, delivered, discarded or expired.");
+                    await error.WriteLineAsync("deliveries: --state must be pending, leased, dead, stale, delivered, discarded or expired.");
                     return 2;
                 }
 

@@ -40,7 +40,7 @@ public static class DeliveryAdminEndpoints
         if (!DeliveryStates.IsKnown(state))
         {
             return Results.Problem(statusCode: 400, type: ProblemTypes.BadRequest, title: "Unknown state",
-                detail: "state must be pending, leased, dead, delivered, discarded or expired.");
+                detail: "state must be pending, leased, dead, stale, delivered, discarded or expired.");
         }
 
         var events = await store.ListAsync(state, Math.Clamp(limit ?? 100, 1, 1000), CancellationToken.None);

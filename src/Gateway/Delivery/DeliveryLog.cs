@@ -15,6 +15,9 @@ internal static partial class DeliveryLog
     [LoggerMessage(6015, LogLevel.Warning, "OCP® cluster {Cluster} takes events again: circuit closed, events are forwarded")]
     public static partial void BreakerClosed(ILogger logger, string cluster);
 
+    [LoggerMessage(6016, LogLevel.Warning, "{Count} {EventType} event(s) not delivered within ExpireAfter ({After}) set aside as stale (kept, replayable); their conversations go on")]
+    public static partial void SetAsideStale(ILogger logger, int count, string eventType, TimeSpan after);
+
     [LoggerMessage(6012, LogLevel.Warning, "The delivery store answers again after {Seconds:0.#} s of failures")]
     public static partial void StoreBack(ILogger logger, double seconds);
 

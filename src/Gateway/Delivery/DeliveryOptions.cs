@@ -33,6 +33,12 @@ public sealed class DeliveryOptions
     /// <summary>How often the redelivery worker looks for due events when idle. Default 1 s.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Per event type, how long after its arrival an undelivered event is still worth delivering; past it the event
+    /// is set aside as <c>stale</c> (kept, replayable) and its conversation goes on. None by default: deliver however late.
+    /// </summary>
+    public Dictionary<string, TimeSpan> ExpireAfter { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>The circuit breaker per OCP® cluster (<c>Gateway:Delivery:Breaker</c>).</summary>
     public BreakerOptions Breaker { get; set; } = new();
 

@@ -32,6 +32,14 @@ internal sealed partial class DeliveryOptionsValidator(IConfiguration configurat
             }
         }
 
+        foreach (var (eventType, after) in options.ExpireAfter)
+        {
+            if (after <= TimeSpan.Zero)
+            {
+                failures.Add($"{Section}:ExpireAfter:{eventType} must be more than 0 (leave it out to deliver however late); it is {after}.");
+            }
+        }
+
         // Polly's own limits (it would throw at the first forward otherwise).
         var breaker = options.Breaker;
         if (breaker.FailureRatio is <= 0 or > 1)

@@ -21,5 +21,11 @@ internal static class DeliveryStates
     /// <summary>A dead letter past <c>DeadLetterRetention</c>: its body is gone, the row stays as a tombstone.</summary>
     public const string Expired = "expired";
 
-    public static bool IsKnown(string state) => state is Pending or Leased or Delivered or Dead or Discarded or Expired;
+    /// <summary>
+    /// Not delivered within its event type's <c>ExpireAfter</c> (too late to be of use in a chat): kept and replayable
+    /// like a dead letter, but not blocking its conversation, which goes on.
+    /// </summary>
+    public const string Stale = "stale";
+
+    public static bool IsKnown(string state) => state is Pending or Leased or Delivered or Dead or Discarded or Expired or Stale;
 }

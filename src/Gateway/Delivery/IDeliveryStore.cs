@@ -66,6 +66,12 @@ internal interface IDeliveryStore
     /// <summary>Deletes finished events and keys older than <paramref name="before"/>.</summary>
     Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Sets aside (state <c>stale</c>, reason <paramref name="reason"/>) the pending events of <paramref name="eventType"/>
+    /// that arrived before <paramref name="arrivedBefore"/>; their conversations go on with their next held event.
+    /// </summary>
+    Task<int> SetAsideStaleAsync(string eventType, DateTimeOffset arrivedBefore, DateTimeOffset now, string reason, CancellationToken cancellationToken);
+
     /// <summary>Removes the bodies of dead letters that finished before <paramref name="before"/>; the rows stay as tombstones (state <c>expired</c>).</summary>
     Task<int> ExpireDeadLettersAsync(DateTimeOffset before, CancellationToken cancellationToken);
 

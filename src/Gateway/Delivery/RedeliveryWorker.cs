@@ -108,6 +108,17 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
                 metrics.DeadLettered(count);
                 DeliveryLog.DeadLettered(logger, expired, count);
             }
+
+            foreach (var (eventType, after) in settings.ExpireAfter)
+            {
+                var stale = await store.SetAsideStaleAsync(eventType, now - after, now,
+                    $"expired: not delivered within ExpireAfter:{eventType} ({after}) of its arrival", cancellationToken);
+                if (stale > 0)
+                {
+                    metrics.SetAsideStale(eventType, stale);
+                    DeliveryLog.SetAsideStale(logger, stale, eventType, after);
+                }
+            }
         }
 
         // With a cluster's breaker open, nothing is claimed until its break has run out; then one event is the probe.

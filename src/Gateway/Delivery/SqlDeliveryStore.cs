@@ -507,13 +507,19 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     public async Task<int> ReplayAsync(long? id, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var sql = id is null
-            ? "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state = 'dead' AND length(body) > 0"
-            : "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state = 'dead' AND length(body) > 0 AND id >= @id " +
-              "AND conversation_id = (SELECT conversation_id FROM ocp_deliveries WHERE id = @id AND state = 'dead')";
+            ? "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state IN ('dead', 'stale') AND length(body) > 0"
+            : "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE state IN ('dead', 'stale') AND length(body) > 0 AND id >= @id " +
+              "AND conversation_id = (SELECT conversation_id FROM ocp_deliveries WHERE id = @id AND state IN ('dead', 'stale'))";
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         var count = await ExecuteAsync(connection, transaction, sql, cancellationToken, ("now", Ms(now)), ("id", id ?? 0L));
+        if (count > 0)
+        {
+            // A replayed stale event held no head: its conversation gets one again if it had none.
+            await ExecuteAsync(connection, transaction, RepairHeads[1], cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         return count;
     }
@@ -583,6 +589,25 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     /// <summary>After rows or bodies were removed: what the engine needs so they do not linger on disk.</summary>
     protected virtual Task AfterPruneAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    public async Task<int> SetAsideStaleAsync(string eventType, DateTimeOffset arrivedBefore, DateTimeOffset now, string reason, CancellationToken cancellationToken)
+    {
+        using var turn = await EnterWriteAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        // Pending only (a leased one is being sent now); a row under a missing key is left as it is, like everywhere.
+        var count = await ExecuteAsync(connection, transaction,
+            $"UPDATE ocp_deliveries SET state = 'stale', head = 0, finished_at = @now, last_error = @e WHERE event_type = @t AND state = 'pending' AND deadline_from < @b AND {_readable}",
+            cancellationToken, ("now", Ms(now)), ("e", reason), ("t", eventType), ("b", Ms(arrivedBefore)));
+        if (count > 0)
+        {
+            // The conversations whose heads were set aside go on with their next held event.
+            await ExecuteAsync(connection, transaction, RepairHeads[1], cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return count;
+    }
+
     public async Task<int> ExpireDeadLettersAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
         using var turn = await EnterWriteAsync(cancellationToken);
@@ -591,7 +616,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         // The one place the gateway gives an event up: a dead letter nobody replayed within the retention. The row
         // stays (ids, type, times, last error) for the audit; a row under a missing key is kept whole.
         var count = await ExecuteAsync(connection, transaction,
-            $"UPDATE ocp_deliveries SET state = 'expired', head = 0, body = @nb, body_key = NULL WHERE state = 'dead' AND finished_at < @b AND {_readable}",
+            $"UPDATE ocp_deliveries SET state = 'expired', head = 0, body = @nb, body_key = NULL WHERE state IN ('dead', 'stale') AND finished_at < @b AND {_readable}",
             cancellationToken, ("nb", NoBody), ("b", Ms(before)));
         if (count > 0)
         {

@@ -34,6 +34,7 @@ public sealed class GatewayMetrics
     private readonly Counter _bodiesRejected;
     private readonly Counter _deadLettersExpired;
     private readonly Gauge _breakerState;
+    private readonly Counter _stale;
     private readonly Counter _breakerSeconds;
 
     /// <summary>Creates the metrics on a new registry.</summary>
@@ -77,6 +78,8 @@ public sealed class GatewayMetrics
             "Stored bodies that did not decrypt under their own row (changed or moved): dead-lettered, never delivered.");
         _deadLettersExpired = factory.CreateCounter("ocp_gateway_delivery_dead_letters_expired_total",
             "Dead letters whose bodies were removed after DeadLetterRetention (the rows stay as tombstones).");
+        _stale = factory.CreateCounter("ocp_gateway_delivery_stale_total",
+            "Events set aside as stale: not delivered within their event type's ExpireAfter (kept, replayable).", ["event_type"]);
         _breakerState = factory.CreateGauge("ocp_gateway_delivery_breaker_state",
             "The circuit breaker per OCP® cluster: 0 closed (events forwarded), 1 half-open (the worker probes), 2 open (events parked at once).", ["cluster"]);
         _breakerSeconds = factory.CreateCounter("ocp_gateway_delivery_breaker_seconds_total",
@@ -154,6 +157,8 @@ public sealed class GatewayMetrics
     internal void BodiesRejected(long total) => _bodiesRejected.IncTo(total);
 
     internal void DeadLettersExpired(int count) => _deadLettersExpired.Inc(count);
+
+    internal void SetAsideStale(string eventType, int count) => _stale.WithLabels([eventType]).Inc(count);
 
     internal void Parked(string eventType) => _parked.WithLabels([eventType]).Inc();
 

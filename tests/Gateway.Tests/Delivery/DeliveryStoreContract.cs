@@ -115,6 +115,33 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task A_stale_event_is_set_aside_without_blocking_its_conversation_and_replay_brings_it_back()
+    {
+        var store = await CreateStoreAsync();
+        var a1 = await store.ParkAsync(Event("A", "a1"), DeliveryStates.Pending, T0, default);
+        var a2 = await store.ParkAsync(Event("A", "a2") with { EventType = "conversation_ended" }, DeliveryStates.Pending, T0, default);
+        var b1 = await store.ParkAsync(Event("B", "b1"), DeliveryStates.Pending, T0, default);
+        var later = T0.AddMinutes(16);
+
+        Assert.Equal(0, await store.SetAsideStaleAsync("message_created", T0, later, "expired: test", default));
+        Assert.Equal(2, await store.SetAsideStaleAsync("message_created", T0.AddMilliseconds(1), later, "expired: test", default));
+
+        var stale = await store.ListAsync(DeliveryStates.Stale, 10, default);
+        Assert.Equal([a1, b1], stale.Select(e => e.Id));
+        Assert.All(stale, e => Assert.Equal("expired: test", e.LastError));
+        // Conversation A goes on with its next event, of a type without ExpireAfter.
+        var claimed = await store.ClaimAsync("r", later, TimeSpan.FromSeconds(30), 10, default);
+        Assert.Equal([a2], claimed.Select(e => e.Id));
+        Assert.Equal(1, await CompleteAsync(store, a2, "A", "r", later));
+
+        Assert.Equal(1, await store.ReplayAsync(a1, later, default));
+        Assert.Equal([a1], (await store.ClaimAsync("r", later, TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+        // A replay restarts the clock: not stale again at once.
+        Assert.Equal(0, await store.SetAsideStaleAsync("message_created", later, later, "expired: test", default));
+        Assert.Equal([b1], (await store.ListAsync(DeliveryStates.Stale, 10, default)).Select(e => e.Id));
+    }
+
+    [Fact]
     public async Task Discarding_the_head_lets_the_next_event_go()
     {
         var store = await CreateStoreAsync();
