@@ -20,7 +20,7 @@ internal static class HelpText
               {"valid":false,"errors":[{"pointer":…,"keyword":…,"message":…}]}.
               Exits 0 when all are valid, 1 when any is invalid, 2 when the schema or the input
               cannot be used (the reason on standard error).
-          OcpTalkdesk.Gateway deliveries list [--state pending|leased|dead|delivered|discarded|expired] [--limit N]
+          OcpTalkdesk.Gateway deliveries list [--state pending|leased|dead|stale|delivered|discarded|expired] [--limit N]
           OcpTalkdesk.Gateway deliveries replay ID|--all
           OcpTalkdesk.Gateway deliveries discard ID
           OcpTalkdesk.Gateway deliveries erase --conversation ID

@@ -1,10 +1,8 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
-using OcpTalkdesk.Gateway.Delivery;
 using OcpTalkdesk.Gateway.Tests.Integration;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -39,19 +37,11 @@ public sealed class BreakerTests : IDisposable
     private static async Task<HttpStatusCode> SendAsync(GatewayHost host, string conversation, string message) =>
         (await host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event(conversation, message)))).StatusCode;
 
-    private static async Task<List<JsonElement>> PendingAsync(GatewayHost host)
-    {
-        var admin = host.CreateAnonymousClient();
-        admin.DefaultRequestHeaders.Add(DeliveryAdminEndpoints.HeaderName, StoreAndForwardTests.AdminKey);
-        using var document = JsonDocument.Parse(await admin.GetStringAsync("/admin/deliveries?state=pending"));
-        return [.. document.RootElement.EnumerateArray().Select(e => e.Clone())];
-    }
+    private static Task<List<JsonElement>> PendingAsync(GatewayHost host) => StoreAndForwardTests.ListAsync(host, "pending");
 
     private static async Task<string> ReadyAsync(GatewayHost host) => await (await host.CreateAnonymousClient().GetAsync("/readyz")).Content.ReadAsStringAsync();
 
-    private static double Metric(string text, string series) =>
-        text.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
-            .Select(l => double.Parse(l[(series.Length + 1)..], CultureInfo.InvariantCulture)).DefaultIfEmpty(double.NaN).First();
+    private static double Metric(string text, string series) => StoreAndForwardTests.Metric(text, series);
 
     private static IReadOnlyList<FakeLogRecord> Logs(GatewayHost host) => host.Services.GetRequiredService<FakeLogCollector>().GetSnapshot();
 

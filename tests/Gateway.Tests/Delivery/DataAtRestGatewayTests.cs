@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,11 +47,7 @@ public sealed class DataAtRestGatewayTests : IDisposable
         return client;
     }
 
-    private static async Task<List<JsonElement>> ListAsync(GatewayHost host, string state)
-    {
-        using var document = JsonDocument.Parse(await Admin(host).GetStringAsync($"/admin/deliveries?state={state}"));
-        return [.. document.RootElement.EnumerateArray().Select(e => e.Clone())];
-    }
+    private static Task<List<JsonElement>> ListAsync(GatewayHost host, string state) => StoreAndForwardTests.ListAsync(host, state, OpsKey);
 
     private static async Task ParkAsync(GatewayHost host, string conversation, string message) =>
         Assert.Equal(HttpStatusCode.Accepted,
@@ -60,9 +55,7 @@ public sealed class DataAtRestGatewayTests : IDisposable
 
     private static IReadOnlyList<FakeLogRecord> Logs(GatewayHost host) => host.Services.GetRequiredService<FakeLogCollector>().GetSnapshot();
 
-    private static double Metric(string text, string series) =>
-        text.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
-            .Select(l => double.Parse(l[(series.Length + 1)..], CultureInfo.InvariantCulture)).DefaultIfEmpty(double.NaN).First();
+    private static double Metric(string text, string series) => StoreAndForwardTests.Metric(text, series);
 
     [Fact]
     public async Task Admin_actions_are_audited_with_the_key_s_name_a_refusal_with_nobody_and_the_key_is_never_logged()
@@ -118,13 +111,7 @@ public sealed class DataAtRestGatewayTests : IDisposable
         using var host = GatewayHost.Create(Settings());
         StoreAndForwardTests.OcpAnswers(host, 503);
         await ParkAsync(host, "by-shell", "s-1");
-        var environment = new Dictionary<string, string>
-        {
-            ["Gateway__Delivery__Mode"] = "StoreAndForward",
-            ["ConnectionStrings__Delivery"] = $"Data Source={Path.Combine(_folder, "deliveries.db")}",
-            ["Gateway__Delivery__EncryptionKeys__" + GatewayHost.EncryptionKeyId] = GatewayHost.EncryptionKey,
-            ["Gateway__Delivery__ActiveEncryptionKey"] = GatewayHost.EncryptionKeyId,
-        };
+        var environment = StoreAndForwardTests.CommandEnvironment(_folder);
 
         var erase = await GatewayProcess.RunAsync(["deliveries", "erase", "--conversation", "by-shell"], environment);
         var missing = await GatewayProcess.RunAsync(["deliveries", "erase"], environment);
@@ -185,14 +172,8 @@ public sealed class DataAtRestGatewayTests : IDisposable
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        var environment = new Dictionary<string, string>
-        {
-            ["Gateway__Delivery__Mode"] = "StoreAndForward",
-            ["ConnectionStrings__Delivery"] = $"Data Source={Path.Combine(_folder, "deliveries.db")}",
-            ["Gateway__Delivery__EncryptionKeys__" + OldKeyId] = OldKey,
-            ["Gateway__Delivery__EncryptionKeys__" + GatewayHost.EncryptionKeyId] = GatewayHost.EncryptionKey,
-            ["Gateway__Delivery__ActiveEncryptionKey"] = GatewayHost.EncryptionKeyId,
-        };
+        var environment = StoreAndForwardTests.CommandEnvironment(_folder);
+        environment["Gateway__Delivery__EncryptionKeys__" + OldKeyId] = OldKey;
 
         var rekey = await GatewayProcess.RunAsync(["deliveries", "rekey"], environment);
         var again = await GatewayProcess.RunAsync(["deliveries", "rekey"], environment);

@@ -117,14 +117,8 @@ public sealed class DeadLetterAndReplayTests : IDisposable
         StoreAndForwardTests.OcpAnswers(_host, 503);
         await _host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("G", "g-1")));
         Assert.True(await Eventually.HoldsAsync(() => ListAsync("dead").GetAwaiter().GetResult().Count == 1));
-        var environment = new Dictionary<string, string>
-        {
-            ["Gateway__Delivery__Mode"] = "StoreAndForward",
-            ["ConnectionStrings__Delivery"] = $"Data Source={Path.Combine(_folder, "deliveries.db")}",
-            // The command runs with the gateway's own settings, its encryption keys among them.
-            ["Gateway__Delivery__EncryptionKeys__" + GatewayHost.EncryptionKeyId] = GatewayHost.EncryptionKey,
-            ["Gateway__Delivery__ActiveEncryptionKey"] = GatewayHost.EncryptionKeyId,
-        };
+        // The command runs with the gateway's own settings, its encryption keys among them.
+        var environment = StoreAndForwardTests.CommandEnvironment(_folder);
 
         var list = await GatewayProcess.RunAsync(["deliveries", "list", "--state", "dead"], environment);
         var replay = await GatewayProcess.RunAsync(["deliveries", "replay", "--all"], environment);

@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
-using OcpTalkdesk.Gateway.Delivery;
 using OcpTalkdesk.Gateway.Tests.Integration;
 
 namespace OcpTalkdesk.Gateway.Tests.Delivery;
@@ -20,13 +19,7 @@ public sealed class StaleEventTests : IDisposable
         Directory.Delete(_folder, recursive: true);
     }
 
-    private static async Task<List<JsonElement>> ListAsync(GatewayHost host, string state)
-    {
-        var admin = host.CreateAnonymousClient();
-        admin.DefaultRequestHeaders.Add(DeliveryAdminEndpoints.HeaderName, StoreAndForwardTests.AdminKey);
-        using var document = JsonDocument.Parse(await admin.GetStringAsync($"/admin/deliveries?state={state}"));
-        return [.. document.RootElement.EnumerateArray().Select(e => e.Clone())];
-    }
+    private static Task<List<JsonElement>> ListAsync(GatewayHost host, string state) => StoreAndForwardTests.ListAsync(host, state);
 
     private static byte[] Ended(string conversation) => System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
     {

@@ -60,6 +60,29 @@ public sealed class StoreAndForwardTests : IDisposable
         host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(status));
     }
 
+    /// <summary>The admin API's list of events in <paramref name="state"/>, asked with <paramref name="adminKey"/>.</summary>
+    internal static async Task<List<JsonElement>> ListAsync(GatewayHost host, string state, string adminKey = AdminKey)
+    {
+        var admin = host.CreateAnonymousClient();
+        admin.DefaultRequestHeaders.Add(OcpTalkdesk.Gateway.Delivery.DeliveryAdminEndpoints.HeaderName, adminKey);
+        using var document = JsonDocument.Parse(await admin.GetStringAsync($"/admin/deliveries?state={state}"));
+        return [.. document.RootElement.EnumerateArray().Select(e => e.Clone())];
+    }
+
+    /// <summary>The value of one series in a <c>/metrics</c> text, or NaN when it is not there.</summary>
+    internal static double Metric(string text, string series) =>
+        text.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(double.NaN).First();
+
+    /// <summary>The environment a <c>deliveries</c> command needs to open the SQLite store in <paramref name="folder"/>: the gateway's own settings.</summary>
+    internal static Dictionary<string, string> CommandEnvironment(string folder) => new()
+    {
+        ["Gateway__Delivery__Mode"] = "StoreAndForward",
+        ["ConnectionStrings__Delivery"] = $"Data Source={Path.Combine(folder, "deliveries.db")}",
+        ["Gateway__Delivery__EncryptionKeys__" + GatewayHost.EncryptionKeyId] = GatewayHost.EncryptionKey,
+        ["Gateway__Delivery__ActiveEncryptionKey"] = GatewayHost.EncryptionKeyId,
+    };
+
     internal static List<string> Delivered(GatewayHost host) => host.Ocp.LogEntries
         .Where(e => e.ResponseMessage.StatusCode is 200)
         .Select(e => JsonDocument.Parse(e.RequestMessage.Body!).RootElement.GetProperty("payload").GetProperty("id").GetString()!)

@@ -18,25 +18,7 @@ public sealed class StoreFailureTests : IDisposable
         // No connection pool: a pooled connection would keep writing to the replaced file's old inode.
         _host = GatewayHost.Create(StoreAndForwardTests.Settings(_folder, connectionString: $"Data Source={Path.Combine(_folder, "deliveries.db")};Pooling=False"));
         using var started = _host.CreateClient();
-        // The worker reopens the file every 50 ms: retry until the folder is in place (a few tries at most).
-        var path = Path.Combine(_folder, "deliveries.db");
-        for (var attempt = 0; !Directory.Exists(path); attempt++)
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var file in Directory.GetFiles(_folder))
-            {
-                File.Delete(file);
-            }
-
-            try
-            {
-                Directory.CreateDirectory(path);
-            }
-            catch (IOException) when (attempt < 50)
-            {
-                // Recreated in between; again.
-            }
-        }
+        StoreOutageTests.Break(_folder, Path.Combine(_folder, "aside"));
     }
 
     public void Dispose()
@@ -106,21 +88,26 @@ public sealed class StoreOutageTests : IDisposable
 
     private string Database => Path.Combine(_folder, "deliveries.db");
 
-    /// <summary>Moves the store's files aside and puts a folder where the file was: every open then fails.</summary>
-    private void Break(string aside)
+    /// <summary>
+    /// Moves the store's files in <paramref name="folder"/> to <paramref name="aside"/> and puts a folder where the file
+    /// was: every open then fails (a real SQLite failure). The worker reopens the file every 50 ms, so this retries until
+    /// the folder is in place (a few tries at most).
+    /// </summary>
+    internal static void Break(string folder, string aside)
     {
+        var database = Path.Combine(folder, "deliveries.db");
         Directory.CreateDirectory(aside);
-        for (var attempt = 0; !Directory.Exists(Database); attempt++)
+        for (var attempt = 0; !Directory.Exists(database); attempt++)
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var file in Directory.GetFiles(_folder))
+            foreach (var file in Directory.GetFiles(folder))
             {
                 File.Move(file, Path.Combine(aside, Path.GetFileName(file)), overwrite: true);
             }
 
             try
             {
-                Directory.CreateDirectory(Database);
+                Directory.CreateDirectory(database);
             }
             catch (IOException) when (attempt < 50)
             {
@@ -154,7 +141,7 @@ public sealed class StoreOutageTests : IDisposable
         var client = host.CreateClient();
         var aside = Path.Combine(_folder, "aside");
         StoreAndForwardTests.OcpAnswers(host, 200);
-        Break(aside);
+        Break(_folder, aside);
 
         var forwarded = new List<HttpStatusCode>();
         for (var i = 0; i < 5; i++)
@@ -198,7 +185,7 @@ public sealed class StoreOutageTests : IDisposable
         var client = host.CreateClient();
         var aside = Path.Combine(_folder, "aside");
         StoreAndForwardTests.OcpAnswers(host, 200);
-        Break(aside);
+        Break(_folder, aside);
         // Stamped five minutes ago: older than what the SQLite store keeps in its own memory, so only the key writer knows it.
         var body = StoreAndForwardTests.Event("late", "l-1", DateTimeOffset.UtcNow.AddMinutes(-5));
         var key = Convert.ToHexStringLower(SHA256.HashData(body));
