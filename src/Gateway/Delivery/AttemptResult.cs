@@ -1,4 +1,7 @@
 namespace OcpTalkdesk.Gateway.Delivery;
 
-/// <summary>How one redelivery attempt ended: OCP®'s final answer (<see cref="Outcome"/>), or a retry at <see cref="NextAttempt"/>.</summary>
-internal sealed record AttemptResult(long Id, string ConversationId, string? Outcome, DateTimeOffset NextAttempt, string? Error);
+/// <summary>
+/// How one redelivery attempt ended: OCP®'s final answer (<see cref="Outcome"/>), or a retry at <see cref="NextAttempt"/>;
+/// <see cref="PushedBack"/> when OCP® asked the gateway to slow down (the attempt is not counted and the event goes first).
+/// </summary>
+internal sealed record AttemptResult(long Id, string ConversationId, string? Outcome, DateTimeOffset NextAttempt, string? Error, bool PushedBack = false);

@@ -30,6 +30,7 @@ public static class DeliveryExtensions
         services.TryAddSingleton(DeliveryStoreFactory.Create);
         services.TryAddSingleton<StoreHealth>();
         services.TryAddSingleton<OcpBreakers>();
+        services.TryAddSingleton<RedeliveryPacing>();
         services.AddHostedService<DeliveryStoreStartup>();
         services.TryAddSingleton<AcceptedKeyWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<AcceptedKeyWriter>());

@@ -18,6 +18,9 @@ internal static partial class DeliveryLog
     [LoggerMessage(6016, LogLevel.Warning, "{Count} {EventType} event(s) not delivered within ExpireAfter ({After}) set aside as stale (kept, replayable); their conversations go on")]
     public static partial void SetAsideStale(ILogger logger, int count, string eventType, TimeSpan after);
 
+    [LoggerMessage(6017, LogLevel.Warning, "OCP® cluster {Cluster} pushed back {Count} time(s) in the last {Seconds:0} s (429, or 503 with Retry-After; {Live} live, {Redelivery} redelivery): the drain now allows {Allowed} in flight")]
+    public static partial void PushedBack(ILogger logger, string cluster, int count, double seconds, int live, int redelivery, int allowed);
+
     [LoggerMessage(6012, LogLevel.Warning, "The delivery store answers again after {Seconds:0.#} s of failures")]
     public static partial void StoreBack(ILogger logger, double seconds);
 

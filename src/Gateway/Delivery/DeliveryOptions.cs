@@ -18,6 +18,18 @@ public sealed class DeliveryOptions
     /// <summary>How long the first forward may take before the event is parked. Default 8 s; less than the execution timeout.</summary>
     public TimeSpan AttemptBudget { get; set; } = TimeSpan.FromSeconds(8);
 
+    /// <summary>
+    /// Kept back from the execution timeout to park an event and answer 202: a live forward never waits longer than what is
+    /// left of the call's execution timeout minus this (nor longer than <see cref="AttemptBudget"/>). Default 0.5 s.
+    /// </summary>
+    public TimeSpan AnswerMargin { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The most redelivery forwards in flight to one OCP® cluster; the paced drain adapts below it. Default 32.</summary>
+    public int MaxRedeliveryConcurrency { get; set; } = 32;
+
+    /// <summary>A hard cap on redelivered events per second per OCP® cluster, for contracts that state one. None by default.</summary>
+    public double? MaxRedeliveryRate { get; set; }
+
     /// <summary>Waits between redelivery attempts; the last repeats. Default 1 s, 5 s, 30 s, 2 min, 10 min, 30 min, 1 h.</summary>
     public List<TimeSpan> RetrySchedule { get; set; } = [];
 

@@ -16,6 +16,21 @@ internal sealed partial class DeliveryOptionsValidator(IConfiguration configurat
             failures.Add($"{Section}:AttemptBudget must be more than 0 and less than Gateway:ExecutionTimeout ({executionTimeout}), so a parked event is answered 202 in time; it is {options.AttemptBudget}.");
         }
 
+        if (options.AnswerMargin < TimeSpan.Zero || (options.Mode == DeliveryMode.StoreAndForward && options.AnswerMargin >= executionTimeout))
+        {
+            failures.Add($"{Section}:AnswerMargin must be at least 0 and less than Gateway:ExecutionTimeout ({executionTimeout}); it is {options.AnswerMargin}.");
+        }
+
+        if (options.MaxRedeliveryConcurrency is < 1 or > 1024)
+        {
+            failures.Add($"{Section}:MaxRedeliveryConcurrency must be from 1 to 1024; it is {options.MaxRedeliveryConcurrency}.");
+        }
+
+        if (options.MaxRedeliveryRate is { } rate && (!double.IsFinite(rate) || rate <= 0 || rate > 100_000))
+        {
+            failures.Add($"{Section}:MaxRedeliveryRate must be more than 0 and at most 100000 events per second (leave it out for no cap); it is {rate}.");
+        }
+
         for (var i = 0; i < options.RetrySchedule.Count; i++)
         {
             if (options.RetrySchedule[i] <= TimeSpan.Zero)

@@ -51,7 +51,7 @@ internal sealed class DeliveryTransformProvider(IOptions<DeliveryOptions> option
             if (transform.ProxyResponse is { } response && ForwardAttempt.IsRetryable((int)response.StatusCode)
                 && transform.HttpContext.Features.Get<ForwardAttempt>() is { } attempt)
             {
-                attempt.Fail($"OCP® answered {(int)response.StatusCode}", RetryAfterOf(response, time.GetUtcNow()));
+                attempt.Fail($"OCP® answered {(int)response.StatusCode}", RetryAfterOf(response, time.GetUtcNow()), (int)response.StatusCode);
                 transform.SuppressResponseBody = true;
             }
 

@@ -18,14 +18,17 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyPro
         "CREATE TABLE IF NOT EXISTS ocp_deliveries (id BIGSERIAL PRIMARY KEY, idempotency_key TEXT NOT NULL, conversation_id TEXT NOT NULL, " +
         "event_type TEXT NOT NULL, route_id TEXT NOT NULL, request_path TEXT NOT NULL, body BYTEA NOT NULL, received_at BIGINT NOT NULL, " +
         "deadline_from BIGINT NOT NULL, state TEXT NOT NULL, attempts INT NOT NULL DEFAULT 0, next_attempt_at BIGINT NOT NULL, " +
-        "lease_owner TEXT NULL, lease_until BIGINT NULL, last_error TEXT NULL, finished_at BIGINT NULL, head INT NOT NULL DEFAULT 0, trace_parent TEXT NULL, body_key TEXT NULL)",
+        "lease_owner TEXT NULL, lease_until BIGINT NULL, last_error TEXT NULL, finished_at BIGINT NULL, head INT NOT NULL DEFAULT 0, trace_parent TEXT NULL, body_key TEXT NULL, " +
+        "retry_first INT NOT NULL DEFAULT 0)",
         "ALTER TABLE ocp_deliveries ADD COLUMN IF NOT EXISTS head INT NOT NULL DEFAULT 0",
         "ALTER TABLE ocp_deliveries ADD COLUMN IF NOT EXISTS trace_parent TEXT NULL",
         "ALTER TABLE ocp_deliveries ADD COLUMN IF NOT EXISTS body_key TEXT NULL",
+        "ALTER TABLE ocp_deliveries ADD COLUMN IF NOT EXISTS retry_first INT NOT NULL DEFAULT 0",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation ON ocp_deliveries (conversation_id, id) WHERE state IN ('pending', 'leased', 'dead')",
         "DROP INDEX IF EXISTS ocp_deliveries_due",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_first ON ocp_deliveries (next_attempt_at, id) WHERE retry_first = 1 AND head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, id)",
         // Keys ordered by the event's own time (then key), so live keys append to the index's last pages.
         "CREATE TABLE IF NOT EXISTS ocp_event_keys (event_at BIGINT NOT NULL, idempotency_key TEXT NOT NULL, status INT NOT NULL, " +

@@ -10,25 +10,83 @@ using Yarp.ReverseProxy.Forwarder;
 namespace OcpTalkdesk.Gateway.Delivery;
 
 /// <summary>
-/// Delivers parked events: claims the due head of each conversation (a lease, so one replica at a
-/// time), forwards it through YARP's own forwarder with the route's transforms (the same token,
-/// <c>Idempotency-Key</c> and path as a live event), and completes, reschedules with backoff, or
-/// dead-letters it after <see cref="DeliveryOptions.MaxAge"/>. Also keeps the queue metrics and prunes.
+/// Delivers parked events: claims the due head of each conversation (a lease, so one replica at a time),
+/// forwards it through YARP's own forwarder with the route's transforms (the same token, <c>Idempotency-Key</c>
+/// and path as a live event), and completes, reschedules with backoff, or dead-letters it after
+/// <see cref="DeliveryOptions.MaxAge"/>. Sends are paced per cluster (<see cref="RedeliveryPacing"/>): a slot that
+/// frees is filled at once, so a drain runs at what OCP® takes, not in rounds. Also keeps the queue metrics and prunes.
 /// </summary>
 internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forwarder, IProxyStateLookup proxyState,
-    SchemaRegistry schemas, IOptionsMonitor<DeliveryOptions> options, StoreHealth health, OcpBreakers breakers, GatewayMetrics metrics,
-    IServiceProvider services, TimeProvider time, ILogger<RedeliveryWorker> logger) : BackgroundService
+    SchemaRegistry schemas, IOptionsMonitor<DeliveryOptions> options, StoreHealth health, OcpBreakers breakers, RedeliveryPacing pacing,
+    GatewayMetrics metrics, IServiceProvider services, TimeProvider time, ILogger<RedeliveryWorker> logger) : BackgroundService
 {
     private const int ClaimBatch = 128;
+    private const int MostUnfinished = 10_000;
     private static readonly TimeSpan HousekeepingEvery = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
     private readonly string _owner = Environment.MachineName + "/" + Environment.ProcessId + "/" + Guid.NewGuid().ToString("N")[..8];
+    private readonly HashSet<string> _reportedMissingKeys = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<AttemptResult> _done = new();
+    private readonly List<AttemptResult> _unfinished = [];
+    private readonly List<Task> _running = [];
     private CancellationTokenSource? _wake;
+    private int _woken;
+    private int _inFlight;
     private DateTimeOffset _lastPrune;
     private DateTimeOffset _lastHousekeeping;
 
     /// <summary>Asks the worker to look for due events now (after an operator's replay).</summary>
     public void Wake()
+    {
+        Volatile.Write(ref _woken, 1);
+        Signal();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        metrics.EnableDelivery();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var settings = options.CurrentValue;
+            var more = false;
+            try
+            {
+                await HousekeepAsync(settings, stoppingToken);
+                await FinishAsync();
+                more = await ClaimAndSendAsync(settings, stoppingToken);
+                health.Succeeded();
+            }
+            catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
+            {
+                health.Failed("redelivery", ex);
+                metrics.StoreFailed();
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            // Straight on while there are due events and room for them; otherwise until a send ends (its slot and maybe
+            // its conversation's next event are free), an operator's replay, or the poll interval.
+            if (!more)
+            {
+                await WaitAsync(settings.PollInterval, stoppingToken);
+            }
+        }
+
+        // Stopping: the sends in flight end on the token; what OCP® answered is still recorded.
+        await Task.WhenAll(_running);
+        try
+        {
+            await FinishAsync();
+        }
+        catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
+        {
+            health.Failed("redelivery", ex);
+        }
+    }
+
+    private void Signal()
     {
         try
         {
@@ -40,151 +98,216 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private async Task WaitAsync(TimeSpan pollInterval, CancellationToken stoppingToken)
     {
-        metrics.EnableDelivery();
-        while (!stoppingToken.IsCancellationRequested)
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        Volatile.Write(ref _wake, wake);
+        try
         {
-            var settings = options.CurrentValue;
-            var progressed = false;
-            try
+            // Checked after _wake is set: a send that ended or a replay that came just before is not missed.
+            if (_done.IsEmpty && Interlocked.Exchange(ref _woken, 0) == 0)
             {
-                progressed = await RunOnceAsync(settings, stoppingToken);
-                health.Succeeded();
+                await Task.Delay(pollInterval, time, wake.Token);
             }
-            catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
-            {
-                health.Failed("redelivery", ex);
-                metrics.StoreFailed();
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-
-            // Straight on while events are being delivered (each may make its conversation's next one due);
-            // a round that only retried waits, so an OCP® outage is not a busy loop over the same heads.
-            if (!progressed)
-            {
-                using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                Volatile.Write(ref _wake, wake);
-                try
-                {
-                    await Task.Delay(settings.PollInterval, time, wake.Token);
-                }
-                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-                {
-                    // Woken early: an operator replayed events.
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                finally
-                {
-                    Volatile.Write(ref _wake, null);
-                }
-            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Woken early, or stopping (the loop sees which).
+        }
+        finally
+        {
+            Volatile.Write(ref _wake, null);
         }
     }
 
-    /// <summary>
-    /// One round: dead-letter what is too old, deliver what is due, refresh the metrics, prune. True when
-    /// there may be more to do at once: a full batch was claimed, or an event was delivered.
-    /// </summary>
-    private readonly HashSet<string> _reportedMissingKeys = new(StringComparer.Ordinal);
-
-    internal async Task<bool> RunOnceAsync(DeliveryOptions settings, CancellationToken cancellationToken)
+    /// <summary>Dead letters, stale events, the queue metrics and the pace once a second; pruning every ten minutes.</summary>
+    private async Task HousekeepAsync(DeliveryOptions settings, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        // Dead letters and the queue metrics once a second, not on every round of a busy drain.
-        var housekeeping = now - _lastHousekeeping >= HousekeepingEvery;
-        if (housekeeping)
+        if (now - _lastHousekeeping < HousekeepingEvery)
         {
-            _lastHousekeeping = now;
-            foreach (var expired in await store.ExpiredAsync(now - settings.MaxAge, cancellationToken))
-            {
-                var count = await store.DeadLetterAsync(expired, $"not delivered within MaxAge ({settings.MaxAge})", now, cancellationToken);
-                metrics.DeadLettered(count);
-                DeliveryLog.DeadLettered(logger, expired, count);
-            }
+            return;
+        }
 
-            foreach (var (eventType, after) in settings.ExpireAfter)
+        _lastHousekeeping = now;
+        foreach (var expired in await store.ExpiredAsync(now - settings.MaxAge, cancellationToken))
+        {
+            var count = await store.DeadLetterAsync(expired, $"not delivered within MaxAge ({settings.MaxAge})", now, cancellationToken);
+            metrics.DeadLettered(count);
+            DeliveryLog.DeadLettered(logger, expired, count);
+        }
+
+        foreach (var (eventType, after) in settings.ExpireAfter)
+        {
+            var stale = await store.SetAsideStaleAsync(eventType, now - after, now,
+                $"expired: not delivered within ExpireAfter:{eventType} ({after}) of its arrival", cancellationToken);
+            if (stale > 0)
             {
-                var stale = await store.SetAsideStaleAsync(eventType, now - after, now,
-                    $"expired: not delivered within ExpireAfter:{eventType} ({after}) of its arrival", cancellationToken);
-                if (stale > 0)
-                {
-                    metrics.SetAsideStale(eventType, stale);
-                    DeliveryLog.SetAsideStale(logger, stale, eventType, after);
-                }
+                metrics.SetAsideStale(eventType, stale);
+                DeliveryLog.SetAsideStale(logger, stale, eventType, after);
             }
         }
 
-        // With a cluster's breaker open, nothing is claimed until its break has run out; then one event is the probe.
-        var open = breakers.AnyOpen(out var openCluster);
-        var events = open && !breakers.MayProbe(openCluster, now)
-            ? []
-            : await store.ClaimAsync(_owner, now, settings.LeaseDuration, open ? 1 : ClaimBatch, cancellationToken);
-        // One per conversation, so they may go in parallel: order within a conversation is the store's.
-        var results = new System.Collections.Concurrent.ConcurrentBag<AttemptResult>();
-        await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
-            async (stored, token) => results.Add(await DeliverAsync(stored, settings, token)));
-        // Recorded even when stopping: OCP® has answered, the store must know.
-        await store.FinishAsync(_owner, [.. results], time.GetUtcNow(), CancellationToken.None);
-
-        if (housekeeping)
+        var (counts, oldest) = await store.StatsAsync(cancellationToken);
+        metrics.QueueObserved(counts, oldest is { } received ? Math.Max(0, (time.GetUtcNow() - received).TotalSeconds) : 0);
+        var missing = await store.MissingKeysAsync(cancellationToken);
+        metrics.KeysMissing(missing);
+        foreach (var (keyId, count) in missing)
         {
-            var (counts, oldest) = await store.StatsAsync(cancellationToken);
-            metrics.QueueObserved(counts, oldest is { } received ? Math.Max(0, (time.GetUtcNow() - received).TotalSeconds) : 0);
-            var missing = await store.MissingKeysAsync(cancellationToken);
-            metrics.KeysMissing(missing);
-            foreach (var (keyId, count) in missing)
+            // One line per key id (not per row or per round), again if it goes missing again.
+            if (_reportedMissingKeys.Add(keyId))
             {
-                // One line per key id (not per row or per round), again if it goes missing again.
-                if (_reportedMissingKeys.Add(keyId))
-                {
-                    DeliveryLog.KeyMissing(logger, keyId, count);
-                }
+                DeliveryLog.KeyMissing(logger, keyId, count);
             }
+        }
 
-            _reportedMissingKeys.RemoveWhere(k => !missing.ContainsKey(k));
-            breakers.Observe(time.GetUtcNow());
-            if (store is SqlDeliveryStore sql)
-            {
-                metrics.BodiesRejected(sql.RejectedBodies);
-            }
+        _reportedMissingKeys.RemoveWhere(k => !missing.ContainsKey(k));
+        breakers.Observe(time.GetUtcNow());
+        pacing.Report(time.GetUtcNow());
+        if (store is SqlDeliveryStore sql)
+        {
+            metrics.BodiesRejected(sql.RejectedBodies);
         }
 
         if (now - _lastPrune > PruneEvery)
         {
             _lastPrune = now;
             await store.PruneAsync(now - settings.DedupWindow, cancellationToken);
-            var expired = await store.ExpireDeadLettersAsync(now - settings.DeadLetterRetention, cancellationToken);
-            if (expired > 0)
+            var dropped = await store.ExpireDeadLettersAsync(now - settings.DeadLetterRetention, cancellationToken);
+            if (dropped > 0)
             {
-                metrics.DeadLettersExpired(expired);
-                DeliveryLog.DeadLettersExpired(logger, expired, settings.DeadLetterRetention);
+                metrics.DeadLettersExpired(dropped);
+                DeliveryLog.DeadLettersExpired(logger, dropped, settings.DeadLetterRetention);
             }
         }
-
-        return events.Count == ClaimBatch || results.Any(r => r.Outcome is not null);
     }
 
-    private async Task<AttemptResult> DeliverAsync(StoredEvent stored, DeliveryOptions settings, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records every send that ended since the last call in one transaction (one disk sync for all of them). Recorded
+    /// even when stopping: OCP® has answered, the store must know. Kept for the next call when the store fails.
+    /// </summary>
+    private async Task FinishAsync()
+    {
+        while (_done.TryDequeue(out var result))
+        {
+            _unfinished.Add(result);
+        }
+
+        if (_unfinished.Count == 0)
+        {
+            return;
+        }
+
+        await store.FinishAsync(_owner, _unfinished, time.GetUtcNow(), CancellationToken.None);
+        _unfinished.Clear();
+    }
+
+    /// <summary>
+    /// Claims as many due heads as the clusters have room for and starts sending them. True when there may be more due
+    /// now and room for them (the claim was full), so the loop goes on without waiting.
+    /// </summary>
+    private async Task<bool> ClaimAndSendAsync(DeliveryOptions settings, CancellationToken cancellationToken)
+    {
+        _running.RemoveAll(static t => t.IsCompleted);
+        if (_unfinished.Count > MostUnfinished)
+        {
+            // The store has not taken the results for a long while: claim nothing more until it does.
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        // With a cluster's breaker open, nothing is claimed until its break has run out; then one event is the probe.
+        var free = breakers.AnyOpen(out var openCluster)
+            ? (Volatile.Read(ref _inFlight) == 0 && breakers.MayProbe(openCluster, now) ? 1 : 0)
+            : Room();
+        if (free == 0)
+        {
+            return false;
+        }
+
+        var wanted = Math.Min(free, ClaimBatch);
+        var events = await store.ClaimAsync(_owner, now, settings.LeaseDuration, wanted, cancellationToken);
+        var putBack = false;
+        foreach (var stored in events)
+        {
+            var pace = PaceOf(stored);
+            if (pace is not null && !pace.TryStart())
+            {
+                // Its cluster has no room (claims are not per cluster): back as it was, not counted as an attempt.
+                _done.Enqueue(new AttemptResult(stored.Id, stored.ConversationId, null, stored.NextAttemptAt, stored.LastError, PushedBack: true));
+                putBack = true;
+                continue;
+            }
+
+            Interlocked.Increment(ref _inFlight);
+            _running.Add(SendAsync(stored, pace, settings, cancellationToken));
+        }
+
+        return !putBack && events.Count == wanted && Room() > 0;
+    }
+
+    /// <summary>The room the clusters have now, summed (at least one each while none of its sends is in flight).</summary>
+    private int Room()
+    {
+        var room = 0;
+        foreach (var cluster in proxyState.GetClusters())
+        {
+            room += pacing.For(cluster.ClusterId).Free;
+        }
+
+        return Math.Max(room, 1);
+    }
+
+    private ClusterPace? PaceOf(StoredEvent stored) =>
+        proxyState.TryGetRoute(stored.RouteId, out var route) && route.Cluster is { } cluster ? pacing.For(cluster.ClusterId) : null;
+
+    private async Task SendAsync(StoredEvent stored, ClusterPace? pace, DeliveryOptions settings, CancellationToken cancellationToken)
+    {
+        // Off the claiming loop at once, so a slow start of one send never holds up the others.
+        await Task.Yield();
+        var (signal, latency) = (PaceSignal.Abandoned, TimeSpan.Zero);
+        try
+        {
+            AttemptResult result;
+            (result, signal, latency) = await DeliverAsync(stored, pace, settings, cancellationToken);
+            _done.Enqueue(result);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Whatever went wrong, the event is put back for a later attempt, never left leased until its lease runs out.
+            _done.Enqueue(new AttemptResult(stored.Id, stored.ConversationId, null, time.GetUtcNow() + Backoff.Next(settings.EffectiveRetrySchedule, stored.Attempts, null), ex.Message));
+        }
+        finally
+        {
+            if (pace is not null)
+            {
+                pacing.Finished(pace, signal, latency);
+            }
+
+            Interlocked.Decrement(ref _inFlight);
+            Signal();
+        }
+    }
+
+    private async Task<(AttemptResult Result, PaceSignal Signal, TimeSpan Latency)> DeliverAsync(StoredEvent stored, ClusterPace? pace, DeliveryOptions settings, CancellationToken cancellationToken)
     {
         using var activity = StartAttemptSpan(stored);
-        var (status, failure, retryAfter) = await ForwardAsync(stored, settings, cancellationToken);
+        var started = time.GetTimestamp();
+        var (status, failure, retryAfter, pushedBack) = await ForwardAsync(stored, settings, cancellationToken);
+        var latency = time.GetElapsedTime(started);
         health.OcpAnswered(failure is null);
-        if (proxyState.TryGetRoute(stored.RouteId, out var route) && route.Cluster is { } cluster && !cancellationToken.IsCancellationRequested)
+        var signal = cancellationToken.IsCancellationRequested ? PaceSignal.Abandoned
+            : failure is null ? PaceSignal.Took : pushedBack ? PaceSignal.PushedBack : PaceSignal.Failed;
+        // A pushback slows the drain down; it says nothing about whether OCP® is failing, so the breaker does not count it.
+        if (pace is not null && signal is PaceSignal.Took or PaceSignal.Failed)
         {
-            breakers.Record(cluster.ClusterId, failure is null);
+            breakers.Record(pace.Cluster, failure is null);
         }
 
         if (activity is not null)
         {
             activity.SetTag(GatewayTracing.Status, status);
-            activity.SetTag(GatewayTracing.Outcome, failure is null ? (status is >= 200 and < 300 ? "delivered" : "rejected") : "retry");
+            activity.SetTag(GatewayTracing.Outcome, failure is null ? (status is >= 200 and < 300 ? "delivered" : "rejected") : pushedBack ? "pushback" : "retry");
             if (failure is not null)
             {
                 activity.SetStatus(ActivityStatusCode.Error, failure);
@@ -196,13 +319,22 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
             var outcome = status is >= 200 and < 300 ? "delivered" : "rejected";
             metrics.DeliveryAttempted(outcome);
             DeliveryLog.Delivered(logger, stored.Id, stored.Attempts, outcome + " " + status);
-            return new AttemptResult(stored.Id, stored.ConversationId, status.ToString(System.Globalization.CultureInfo.InvariantCulture), default, null);
+            return (new AttemptResult(stored.Id, stored.ConversationId, status.ToString(System.Globalization.CultureInfo.InvariantCulture), default, null), signal, latency);
+        }
+
+        if (pushedBack)
+        {
+            // OCP® asked for less: the event waits what it asked (Retry-After) and then goes first; no attempt is counted,
+            // and no line per answer (the pace logs a rate).
+            metrics.DeliveryAttempted("pushback");
+            return (new AttemptResult(stored.Id, stored.ConversationId, null, time.GetUtcNow() + (retryAfter ?? settings.EffectiveRetrySchedule[0]),
+                $"OCP® pushed back ({status}); retried first, not counted as an attempt", PushedBack: true), signal, latency);
         }
 
         var delay = Backoff.Next(settings.EffectiveRetrySchedule, stored.Attempts, retryAfter);
         metrics.DeliveryAttempted("retry");
         DeliveryLog.Retrying(logger, stored.Id, stored.Attempts, failure, Math.Round(delay.TotalSeconds, 1));
-        return new AttemptResult(stored.Id, stored.ConversationId, null, time.GetUtcNow() + delay, failure);
+        return (new AttemptResult(stored.Id, stored.ConversationId, null, time.GetUtcNow() + delay, failure), signal, latency);
     }
 
     /// <summary>
@@ -227,11 +359,11 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
     }
 
     /// <summary>Sends the stored bytes as the live request would have been sent: same route, transforms and client.</summary>
-    private async Task<(int Status, string? Failure, TimeSpan? RetryAfter)> ForwardAsync(StoredEvent stored, DeliveryOptions settings, CancellationToken cancellationToken)
+    private async Task<(int Status, string? Failure, TimeSpan? RetryAfter, bool PushedBack)> ForwardAsync(StoredEvent stored, DeliveryOptions settings, CancellationToken cancellationToken)
     {
         if (!proxyState.TryGetRoute(stored.RouteId, out var route) || route.Cluster?.Model is not { } cluster)
         {
-            return (0, $"route '{stored.RouteId}' is no longer configured", null);
+            return (0, $"route '{stored.RouteId}' is no longer configured", null, false);
         }
 
         var destinations = route.Cluster.DestinationsState.AvailableDestinations;
@@ -239,7 +371,7 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         var destination = destinations.Count > 0 ? destinations[0] : all.Count > 0 ? all[0] : null;
         if (destination is null)
         {
-            return (0, $"cluster '{route.Cluster.ClusterId}' has no destination", null);
+            return (0, $"cluster '{route.Cluster.ClusterId}' has no destination", null, false);
         }
 
         await using var scope = services.CreateAsyncScope();
@@ -268,15 +400,15 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         var status = context.Response.StatusCode;
         if (attempt.Failure is { } failure)
         {
-            return (status, failure, attempt.RetryAfter);
+            return (status, failure, attempt.RetryAfter, attempt.PushedBack);
         }
 
         if (error != ForwarderError.None)
         {
-            return (status, budget.IsCancellationRequested ? "no answer within the attempt budget" : "OCP® unreachable: " + error, null);
+            return (status, budget.IsCancellationRequested ? "no answer within the attempt budget" : "OCP® unreachable: " + error, null, false);
         }
 
-        return ForwardAttempt.IsRetryable(status) ? (status, $"OCP® answered {status}", null) : (status, null, null);
+        return ForwardAttempt.IsRetryable(status) ? (status, $"OCP® answered {status}", null, false) : (status, null, null, false);
     }
 
     private static (PathString Path, QueryString Query) SplitPath(string stored)

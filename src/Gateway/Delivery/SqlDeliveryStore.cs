@@ -215,13 +215,13 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         MayHoldEvents();
         var (stored, keyId) = protector.Protect(parked.Body, parked.IdempotencyKey, parked.ConversationId);
         await using var insert = Command(connection, transaction,
-            "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, head) " +
-            "VALUES (@k, @c, @t, @r, @p, @b, @bk, @at, @at, @s, @n, @next, @e, @f, @tp, " +
+            "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, retry_first, head) " +
+            "VALUES (@k, @c, @t, @r, @p, @b, @bk, @at, @at, @s, @n, @next, @e, @f, @tp, @rf, " +
             $"(CASE WHEN EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking}) THEN 0 ELSE 1 END)) RETURNING id",
             ("k", parked.IdempotencyKey), ("c", parked.ConversationId), ("t", parked.EventType), ("r", parked.RouteId),
             ("p", parked.RequestPath), ("b", stored), ("bk", (object?)keyId ?? DBNull.Value), ("at", Ms(parked.ReceivedAt)), ("s", state), ("n", parked.Attempts), ("next", Ms(parked.NextAttemptAt)),
             ("e", (object?)parked.LastError ?? DBNull.Value), ("f", state == DeliveryStates.Dead ? Ms(now) : DBNull.Value),
-            ("tp", (object?)parked.TraceParent ?? DBNull.Value));
+            ("tp", (object?)parked.TraceParent ?? DBNull.Value), ("rf", parked.RetryFirst ? 1 : 0));
         var id = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
         var eventAt = ConversationKey.TimeOf(parked.Body);
         await ExecuteAsync(connection, transaction,
@@ -242,13 +242,22 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL WHERE state = 'leased' AND lease_until < @now",
             cancellationToken, ("now", Ms(now)));
         var claimed = new List<StoredEvent>(max);
-        await using (var claim = Command(connection, transaction,
-            $"UPDATE ocp_deliveries SET state = 'leased', lease_owner = @o, lease_until = @u, attempts = attempts + 1 WHERE id IN (" +
-            $"SELECT id FROM ocp_deliveries WHERE head = 1 AND state = 'pending' AND next_attempt_at <= @now AND {_readable} ORDER BY next_attempt_at, id LIMIT @max" +
-            ClaimLocking + $") RETURNING {Columns}",
-            ("o", owner), ("u", Ms(now + lease)), ("now", Ms(now)), ("max", max)))
-        await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
+        // Events OCP® pushed back (429, 503 with Retry-After) first, once their wait is over: the push-back was about
+        // OCP®'s capacity, not the event, so it keeps its place ahead of the backlog. Two statements, each on its own
+        // partial index, rather than one ORDER BY retry_first that would scan every not-yet-due head.
+        foreach (var first in (string[])["retry_first = 1 AND ", string.Empty])
         {
+            if (claimed.Count == max)
+            {
+                break;
+            }
+
+            await using var claim = Command(connection, transaction,
+                $"UPDATE ocp_deliveries SET state = 'leased', lease_owner = @o, lease_until = @u, attempts = attempts + 1 WHERE id IN (" +
+                $"SELECT id FROM ocp_deliveries WHERE {first}head = 1 AND state = 'pending' AND next_attempt_at <= @now AND {_readable} ORDER BY next_attempt_at, id LIMIT @max" +
+                ClaimLocking + $") RETURNING {Columns}",
+                ("o", owner), ("u", Ms(now + lease)), ("now", Ms(now)), ("max", max - claimed.Count));
+            await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 claimed.Add(Read(reader));
@@ -293,10 +302,18 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
                     await ExecuteAsync(connection, transaction, Promote, cancellationToken, ("c", result.ConversationId));
                 }
             }
+            else if (result.PushedBack)
+            {
+                // Not an attempt against the event: the claim's count is given back, and it goes first next time.
+                recorded += await ExecuteAsync(connection, transaction,
+                    "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e, attempts = attempts - 1, retry_first = 1 " +
+                    "WHERE id = @id AND state = 'leased' AND lease_owner = @o",
+                    cancellationToken, ("n", Ms(result.NextAttempt)), ("e", result.Error), ("id", result.Id), ("o", owner));
+            }
             else
             {
                 recorded += await ExecuteAsync(connection, transaction,
-                    "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e WHERE id = @id AND state = 'leased' AND lease_owner = @o",
+                    "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e, retry_first = 0 WHERE id = @id AND state = 'leased' AND lease_owner = @o",
                     cancellationToken, ("n", Ms(result.NextAttempt)), ("e", result.Error), ("id", result.Id), ("o", owner));
             }
         }

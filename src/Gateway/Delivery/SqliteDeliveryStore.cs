@@ -18,11 +18,13 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
         "CREATE TABLE IF NOT EXISTS ocp_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL, conversation_id TEXT NOT NULL, " +
         "event_type TEXT NOT NULL, route_id TEXT NOT NULL, request_path TEXT NOT NULL, body BLOB NOT NULL, received_at INTEGER NOT NULL, " +
         "deadline_from INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, " +
-        "lease_owner TEXT NULL, lease_until INTEGER NULL, last_error TEXT NULL, finished_at INTEGER NULL, head INTEGER NOT NULL DEFAULT 0, trace_parent TEXT NULL, body_key TEXT NULL)",
+        "lease_owner TEXT NULL, lease_until INTEGER NULL, last_error TEXT NULL, finished_at INTEGER NULL, head INTEGER NOT NULL DEFAULT 0, trace_parent TEXT NULL, body_key TEXT NULL, " +
+        "retry_first INTEGER NOT NULL DEFAULT 0)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation ON ocp_deliveries (conversation_id, state, id)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, next_attempt_at, id)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_first ON ocp_deliveries (next_attempt_at, id) WHERE retry_first = 1 AND head = 1 AND state = 'pending'",
         // Keys ordered by the event's own time (then key), so a batch of live keys appends to the last pages.
         "CREATE TABLE IF NOT EXISTS ocp_event_keys (event_at INTEGER NOT NULL, idempotency_key TEXT NOT NULL, status INTEGER NOT NULL, " +
         "delivery_id INTEGER NULL, accepted_at INTEGER NOT NULL, PRIMARY KEY (event_at, idempotency_key)) WITHOUT ROWID",
@@ -30,7 +32,7 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
 
     // Columns added after the first release, in order.
     private static readonly (string Column, string Definition)[] AddedColumns =
-        [("head", "INTEGER NOT NULL DEFAULT 0"), ("trace_parent", "TEXT NULL"), ("body_key", "TEXT NULL")];
+        [("head", "INTEGER NOT NULL DEFAULT 0"), ("trace_parent", "TEXT NULL"), ("body_key", "TEXT NULL"), ("retry_first", "INTEGER NOT NULL DEFAULT 0")];
 
     protected override IReadOnlyList<string> SchemaStatements => Schema;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Outcomes;
 using OcpTalkdesk.Gateway.Problems;
+using OcpTalkdesk.Gateway.Timeouts;
 using OcpTalkdesk.Gateway.Validation;
 
 namespace OcpTalkdesk.Gateway.Delivery;
@@ -16,8 +17,8 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// after the commit; when the store fails too, Talkdesk gets 503.
 /// </summary>
 internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryStore store, AcceptedKeyWriter keys,
-    IOptionsMonitor<DeliveryOptions> options, StoreHealth health, OcpBreakers breakers, ProblemResponder problems, GatewayMetrics metrics,
-    TimeProvider time, ILogger<StoreAndForwardMiddleware> logger)
+    IOptionsMonitor<DeliveryOptions> options, IOptionsMonitor<ExecutionTimeoutOptions> timeouts, StoreHealth health, OcpBreakers breakers,
+    RedeliveryPacing pacing, ProblemResponder problems, GatewayMetrics metrics, TimeProvider time, ILogger<StoreAndForwardMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -63,10 +64,22 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
 
         // OCP® known to be failing: parked at once (202 in milliseconds) instead of waiting the attempt budget;
         // the redelivery worker probes and closes the breaker.
-        var cluster = context.GetReverseProxyFeature().Cluster.Config.ClusterId;
+        var proxy = context.GetReverseProxyFeature();
+        var cluster = proxy.Cluster.Config.ClusterId;
         if (!breakers.IsClosed(cluster))
         {
             await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, "OCP® is failing (circuit open)", null, attempted: false, settings);
+            return;
+        }
+
+        // The budget adapts: never longer than what is left of this call's execution timeout, less the time to park and
+        // answer, so a slow start (a slow client, a token renewal) still ends in a 202 rather than Talkdesk's timeout.
+        var left = (proxy.Route.Config.Timeout ?? timeouts.CurrentValue.ExecutionTimeout) - settings.AnswerMargin
+            - (context.Features.Get<CallOutcome>() is { } call ? System.Diagnostics.Stopwatch.GetElapsedTime(call.StartedAt) : TimeSpan.Zero);
+        var attemptBudget = left < settings.AttemptBudget ? left : settings.AttemptBudget;
+        if (attemptBudget <= TimeSpan.Zero)
+        {
+            await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, "no time left to try OCP® within the execution timeout", null, attempted: false, settings);
             return;
         }
 
@@ -74,25 +87,29 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         context.Features.Set(attempt);
         var lifetime = context.Features.Get<IHttpRequestLifetimeFeature>();
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        budget.CancelAfter(settings.AttemptBudget);
+        budget.CancelAfter(attemptBudget);
         context.Features.Set<IHttpRequestLifetimeFeature>(new BudgetLifetime(lifetime, budget.Token));
+        // Counted against the drain's pace, so redelivery yields to live events.
+        var pace = pacing.For(cluster);
+        pace.LiveStarted();
         try
         {
             await next(context);
         }
         catch (OperationCanceledException) when (budget.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
-            attempt.Fail($"no answer within the attempt budget ({settings.AttemptBudget.TotalSeconds:0.###} s)");
+            attempt.Fail(NoAnswer(attemptBudget));
         }
         finally
         {
+            pace.LiveEnded();
             context.Features.Set(lifetime);
         }
 
         var forwardError = context.GetForwarderErrorFeature();
         if (budget.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
-            attempt.Fail($"no answer within the attempt budget ({settings.AttemptBudget.TotalSeconds:0.###} s)");
+            attempt.Fail(NoAnswer(attemptBudget));
         }
         else if (forwardError is not null)
         {
@@ -104,7 +121,12 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         }
 
         health.OcpAnswered(attempt.Failure is null);
-        if (!context.RequestAborted.IsCancellationRequested)
+        if (attempt.PushedBack)
+        {
+            // OCP® asked for less: the drain slows down; the breaker counts only OCP® failing.
+            pacing.LivePushedBack(cluster);
+        }
+        else if (!context.RequestAborted.IsCancellationRequested)
         {
             // A caller that hung up says nothing about OCP®.
             breakers.Record(cluster, attempt.Failure is null);
@@ -112,7 +134,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
 
         if (attempt.Failure is { } failure && !context.Response.HasStarted)
         {
-            await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, failure, attempt.RetryAfter, attempted: true, settings);
+            await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, failure, attempt.RetryAfter, attempted: true, settings, attempt.PushedBack);
             return;
         }
 
@@ -122,16 +144,23 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         }
     }
 
+    private static string NoAnswer(TimeSpan budget) => $"no answer within the attempt budget ({budget.TotalSeconds:0.###} s)";
+
     private async Task ParkAsync(HttpContext context, ValidatedEvent validated, string key, string conversation, string blocking,
-        string reason, TimeSpan? retryAfter, bool attempted, DeliveryOptions settings)
+        string reason, TimeSpan? retryAfter, bool attempted, DeliveryOptions settings, bool pushedBack = false)
     {
         var now = time.GetUtcNow();
-        var delay = attempted ? Backoff.Next(settings.EffectiveRetrySchedule, 1, retryAfter) : TimeSpan.Zero;
+        // Pushed back: what OCP® asked for (or the schedule's first step), then first in line, and not counted as an attempt.
+        var delay = pushedBack ? retryAfter ?? settings.EffectiveRetrySchedule[0]
+            : attempted ? Backoff.Next(settings.EffectiveRetrySchedule, 1, retryAfter) : TimeSpan.Zero;
         var parked = new StoredEvent(0, key, conversation, validated.Schema.EventType, context.GetReverseProxyFeature().Route.Config.RouteId,
             context.Request.Path + context.Request.QueryString, validated.Body.Memory.ToArray(), now,
-            blocking, attempted ? 1 : 0, now + delay, blocking == DeliveryStates.Dead ? "behind a dead-lettered event" : reason,
+            blocking, attempted && !pushedBack ? 1 : 0, now + delay, blocking == DeliveryStates.Dead ? "behind a dead-lettered event" : reason,
             // With tracing on, the later delivery attempts link back to this request's trace.
-            System.Diagnostics.Activity.Current?.Id);
+            System.Diagnostics.Activity.Current?.Id)
+        {
+            RetryFirst = pushedBack,
+        };
         ClearForwardOutcome(context);
         long id;
         try

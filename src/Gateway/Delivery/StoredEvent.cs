@@ -21,4 +21,7 @@ internal sealed record StoredEvent(
 
     /// <summary>The id of the key the stored body is encrypted with; null for plaintext or no body.</summary>
     public string? KeyId { get; init; }
+
+    /// <summary>OCP® pushed back on its last attempt (429, or 503 with <c>Retry-After</c>): it is claimed before the backlog.</summary>
+    public bool RetryFirst { get; init; }
 }

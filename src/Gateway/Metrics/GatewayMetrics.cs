@@ -36,6 +36,8 @@ public sealed class GatewayMetrics
     private readonly Gauge _breakerState;
     private readonly Counter _stale;
     private readonly Counter _breakerSeconds;
+    private readonly Counter _pushbacks;
+    private readonly Gauge _redeliveryConcurrency;
 
     /// <summary>Creates the metrics on a new registry.</summary>
     public GatewayMetrics()
@@ -67,7 +69,7 @@ public sealed class GatewayMetrics
         _parked = factory.CreateCounter("ocp_gateway_delivery_parked_total",
             "Events kept by store-and-forward because OCP® could not take them (or an earlier event of their conversation was waiting).", ["event_type"]);
         _attempts = factory.CreateCounter("ocp_gateway_delivery_attempts_total",
-            "Redelivery attempts by outcome: delivered, rejected (OCP®'s final 4xx), retry.", ["outcome"]);
+            "Redelivery attempts by outcome: delivered, rejected (OCP®'s final 4xx), retry, pushback (OCP® asked for less; not counted against the event).", ["outcome"]);
         _deadLetters = factory.CreateCounter("ocp_gateway_delivery_dead_letters_total", "Events dead-lettered after MaxAge (or behind one).");
         _storeErrors = factory.CreateCounter("ocp_gateway_delivery_store_errors_total", "Delivery store operations that failed.");
         _queueDepth = factory.CreateGauge("ocp_gateway_delivery_queue_depth", "Events the delivery store holds, by state.", ["state"]);
@@ -84,6 +86,10 @@ public sealed class GatewayMetrics
             "The circuit breaker per OCP® cluster: 0 closed (events forwarded), 1 half-open (the worker probes), 2 open (events parked at once).", ["cluster"]);
         _breakerSeconds = factory.CreateCounter("ocp_gateway_delivery_breaker_seconds_total",
             "Seconds each cluster's circuit breaker spent in each state (closed, half_open, open).", ["cluster", "state"]);
+        _pushbacks = factory.CreateCounter("ocp_gateway_delivery_pushbacks_total",
+            "Answers in which OCP® asked for less (429, or 503 with Retry-After), by cluster and source (live, redelivery).", ["cluster", "source"]);
+        _redeliveryConcurrency = factory.CreateGauge("ocp_gateway_delivery_redelivery_concurrency",
+            "How many forwards the paced drain allows in flight to each OCP® cluster now (live events included), as it adapts to OCP®'s answers.", ["cluster"]);
     }
 
     /// <summary>The registry <c>/metrics</c> exports.</summary>
@@ -125,7 +131,7 @@ public sealed class GatewayMetrics
     /// <summary>Publishes the delivery series at zero, so dashboards see them before the first outage.</summary>
     internal void EnableDelivery()
     {
-        foreach (var outcome in new[] { "delivered", "rejected", "retry" })
+        foreach (var outcome in new[] { "delivered", "rejected", "retry", "pushback" })
         {
             _attempts.WithLabels([outcome]).Publish();
         }
@@ -184,6 +190,10 @@ public sealed class GatewayMetrics
         _breakerState.WithLabels([cluster]).Set(current);
         _breakerSeconds.WithLabels([cluster, state]).Inc(seconds);
     }
+
+    internal void PushedBack(string cluster, string source, int count) => _pushbacks.WithLabels([cluster, source]).Inc(count);
+
+    internal void RedeliveryConcurrency(string cluster, double limit) => _redeliveryConcurrency.WithLabels([cluster]).Set(limit);
 
     internal void TokenExpiresIn(string tokenClient, double seconds) => _tokenExpiry.WithLabels([tokenClient]).Set(seconds);
 }

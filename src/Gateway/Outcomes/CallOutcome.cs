@@ -11,6 +11,9 @@ namespace OcpTalkdesk.Gateway.Outcomes;
 /// </summary>
 public sealed class CallOutcome
 {
+    /// <summary>When the call reached the gateway (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>).</summary>
+    public long StartedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
     /// <summary>The configured event type, or <c>unknown</c> until the schema step has found one.</summary>
     public string EventType { get; set; } = MetricLabels.UnknownEventType;
 

@@ -37,7 +37,7 @@ internal sealed class OutcomeMiddleware(RequestDelegate next, GatewayMetrics met
         var timeout = context.Features.Get<IHttpRequestTimeoutFeature>();
         var inFlight = metrics.InFlight(route);
         inFlight.Inc();
-        var started = Stopwatch.GetTimestamp();
+        var started = call.StartedAt;
         var completed = false;
         try
         {

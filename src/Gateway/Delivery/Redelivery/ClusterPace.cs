@@ -1,0 +1,225 @@
+using System.Threading.RateLimiting;
+
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>How a paced forward ended, for <see cref="ClusterPace.Finished"/>.</summary>
+internal enum PaceSignal
+{
+    /// <summary>OCP® gave its final answer (2xx, or a 4xx other than 408, 425, 429).</summary>
+    Took,
+
+    /// <summary>OCP® asked for less: 429, or 503 with <c>Retry-After</c>.</summary>
+    PushedBack,
+
+    /// <summary>No answer in time, unreachable, or a 5xx: OCP® is struggling.</summary>
+    Failed,
+
+    /// <summary>Ended without an answer that says anything (the gateway is stopping): the slot is only given back.</summary>
+    Abandoned,
+}
+
+/// <summary>
+/// How many redelivery forwards one OCP® cluster gets at once: an AIMD limit (TCP's congestion window, as Netflix's
+/// concurrency-limits and Envoy's adaptive concurrency apply it to RPCs) on what OCP® takes from this replica at once, live
+/// forwards included, so the drain uses what live events leave. It starts at <see cref="Initial"/>, grows by one per round
+/// trip while OCP® answers quickly and the limit is in use, shrinks to ¾ on a pushback (live or redelivered) or a failure
+/// and to 9/10 when answers get slower than twice the lowest recent latency (at most once per round trip, so one burst of
+/// 429s counts once); the drain's own share never exceeds MaxRedeliveryConcurrency. An optional token bucket
+/// (<see cref="TokenBucketRateLimiter"/>) caps the rate. Written here because no served library adapts concurrency:
+/// System.Threading.RateLimiting and Polly limit to a fixed number.
+/// </summary>
+internal sealed class ClusterPace : IDisposable
+{
+    /// <summary>Where the limit starts: low, so a recovering OCP® is not hit with a full batch at once.</summary>
+    public const int Initial = 4;
+
+    private const double Decrease = 0.75;
+    private const double SlowDecrease = 0.9;
+    private const double LatencyTolerance = 2.0;
+    private const double LatencySlackMs = 5;
+    private static readonly TimeSpan MinimumRoundTrip = TimeSpan.FromMilliseconds(10);
+
+    private readonly Lock _gate = new();
+    private readonly int _max;
+    private readonly TokenBucketRateLimiter? _rate;
+    private readonly TimeProvider _time;
+    private double _limit;
+    private int _inFlight;
+    private int _live;
+    private long? _lastDecrease;
+    private double _roundTripMs;
+    private double _baselineMs;
+    private int _livePushbacks;
+    private int _redeliveryPushbacks;
+
+    public ClusterPace(string cluster, int max, double? maxRate, TimeProvider time)
+    {
+        Cluster = cluster;
+        _max = max;
+        _limit = Math.Min(Initial, max);
+        _time = time;
+        if (maxRate is { } rate)
+        {
+            // Refilled ten times a second (or once per event below 10/s), with no burst beyond one refill.
+            var period = rate >= 10 ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(1 / rate);
+            var tokens = Math.Max(1, (int)Math.Round(rate * period.TotalSeconds));
+            _rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = tokens,
+                TokensPerPeriod = tokens,
+                ReplenishmentPeriod = period,
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            });
+        }
+    }
+
+    /// <summary>The cluster this pace is for.</summary>
+    public string Cluster { get; }
+
+    /// <summary>How many forwards (redelivered and live) the cluster is allowed in flight now.</summary>
+    public int Allowed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (int)_limit;
+            }
+        }
+    }
+
+    /// <summary>How many more events the worker may send now (at least one when none of its own is in flight).</summary>
+    public int Free
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Room();
+            }
+        }
+    }
+
+    /// <summary>Redelivery forwards in flight.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>Takes a slot for a redelivery forward (and a token, with a rate cap); false when the cluster has none now.</summary>
+    public bool TryStart()
+    {
+        lock (_gate)
+        {
+            if (Room() == 0)
+            {
+                return false;
+            }
+
+            if (_rate is not null)
+            {
+                using var lease = _rate.AttemptAcquire();
+                if (!lease.IsAcquired)
+                {
+                    return false;
+                }
+            }
+
+            _inFlight++;
+            return true;
+        }
+    }
+
+    /// <summary>Gives the slot back with what OCP® said and how long it took.</summary>
+    public void Finished(PaceSignal signal, TimeSpan latency)
+    {
+        lock (_gate)
+        {
+            // Whether the limit was in use when this forward ended: a limit only grows when it is what holds the drain back.
+            var busy = _inFlight + Volatile.Read(ref _live) >= (int)_limit;
+            _inFlight = Math.Max(0, _inFlight - 1);
+            switch (signal)
+            {
+                case PaceSignal.Took:
+                    Observe(latency.TotalMilliseconds);
+                    if (_roundTripMs > (LatencyTolerance * _baselineMs) + LatencySlackMs)
+                    {
+                        // Answers slower than OCP® gives when it is not queueing: back off before it starts refusing.
+                        Shrink(SlowDecrease);
+                    }
+                    else if (busy)
+                    {
+                        // One more per round trip of the drain's own window; live forwards OCP® is taking are evidence too,
+                        // and the drain itself never goes past MaxRedeliveryConcurrency.
+                        var live = Volatile.Read(ref _live);
+                        _limit = Math.Min(_max + live, Math.Max(_limit, live) + (1 / Math.Max(1, _limit - live)));
+                    }
+
+                    break;
+                case PaceSignal.PushedBack:
+                    _redeliveryPushbacks++;
+                    Shrink(Decrease);
+                    break;
+                case PaceSignal.Failed:
+                    Shrink(Decrease);
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    /// <summary>A live forward to this cluster starts: it counts against the limit, so the drain yields to it.</summary>
+    public void LiveStarted() => Interlocked.Increment(ref _live);
+
+    /// <summary>A live forward ended.</summary>
+    public void LiveEnded() => Interlocked.Decrement(ref _live);
+
+    /// <summary>OCP® pushed back on a live forward: the drain slows down for the live events.</summary>
+    public void LivePushedBack()
+    {
+        lock (_gate)
+        {
+            _livePushbacks++;
+            Shrink(Decrease);
+        }
+    }
+
+    /// <summary>The pushbacks counted since the last call (live, redelivery).</summary>
+    public (int Live, int Redelivery) TakePushbacks()
+    {
+        lock (_gate)
+        {
+            var counts = (_livePushbacks, _redeliveryPushbacks);
+            (_livePushbacks, _redeliveryPushbacks) = (0, 0);
+            return counts;
+        }
+    }
+
+    public void Dispose() => _rate?.Dispose();
+
+    private int Room()
+    {
+        var room = Math.Min((int)_limit - Volatile.Read(ref _live), _max) - _inFlight;
+        // However busy the live path, the drain keeps one forward going, or a backlog would wait for a quiet moment.
+        return _inFlight == 0 ? Math.Max(1, room) : Math.Max(0, room);
+    }
+
+    /// <summary>A smoothed round trip and the lowest recent one (which slowly forgets, so a new normal is learnt).</summary>
+    private void Observe(double ms)
+    {
+        _roundTripMs = _roundTripMs == 0 ? ms : _roundTripMs + ((ms - _roundTripMs) * 0.1);
+        _baselineMs = _baselineMs == 0 || ms < _baselineMs ? ms : _baselineMs + ((ms - _baselineMs) * 0.01);
+    }
+
+    /// <summary>Lowers the limit, once per round trip: the answers to what was sent before a decrease say nothing new.</summary>
+    private void Shrink(double factor)
+    {
+        var roundTrip = TimeSpan.FromMilliseconds(Math.Max(_roundTripMs, MinimumRoundTrip.TotalMilliseconds));
+        if (_lastDecrease is { } last && _time.GetElapsedTime(last) < roundTrip)
+        {
+            return;
+        }
+
+        _lastDecrease = _time.GetTimestamp();
+        _limit = Math.Max(1, _limit * factor);
+    }
+}
