@@ -29,6 +29,8 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
     private readonly System.Collections.Concurrent.ConcurrentQueue<AttemptResult> _done = new();
     private readonly List<AttemptResult> _unfinished = [];
     private readonly List<Task> _running = [];
+    private readonly Queue<StoredEvent> _ready = new();
+    private readonly Lock _readyGate = new();
     private CancellationTokenSource? _wake;
     private int _woken;
     private int _inFlight;
@@ -74,8 +76,16 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
             }
         }
 
-        // Stopping: the sends in flight end on the token; what OCP® answered is still recorded.
-        await Task.WhenAll(_running);
+        // Stopping: claimed events not yet sent go back as they were; the sends in flight end on the token, and what OCP®
+        // answered is still recorded.
+        PutBackReady();
+        Task[] running;
+        lock (_readyGate)
+        {
+            running = [.. _running];
+        }
+
+        await Task.WhenAll(running);
         try
         {
             await FinishAsync();
@@ -203,12 +213,17 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
     }
 
     /// <summary>
-    /// Claims as many due heads as the clusters have room for and starts sending them. True when there may be more due
-    /// now and room for them (the claim was full), so the loop goes on without waiting.
+    /// Claims due heads to fill the clusters' room and one window more, and starts what has room. The events beyond the
+    /// room wait here, leased, so a send that ends is followed by the next at once (<see cref="StartReady"/>), not after two
+    /// store transactions. True when there may be more due now and room for them, so the loop goes on without waiting.
     /// </summary>
     private async Task<bool> ClaimAndSendAsync(DeliveryOptions settings, CancellationToken cancellationToken)
     {
-        _running.RemoveAll(static t => t.IsCompleted);
+        lock (_readyGate)
+        {
+            _running.RemoveAll(static t => t.IsCompleted);
+        }
+
         if (_unfinished.Count > MostUnfinished)
         {
             // The store has not taken the results for a long while: claim nothing more until it does.
@@ -216,46 +231,114 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         }
 
         var now = time.GetUtcNow();
-        // With a cluster's breaker open, nothing is claimed until its break has run out; then one event is the probe.
-        var free = breakers.AnyOpen(out var openCluster)
-            ? (Volatile.Read(ref _inFlight) == 0 && breakers.MayProbe(openCluster, now) ? 1 : 0)
-            : Room();
-        if (free == 0)
+        int wanted;
+        if (breakers.AnyOpen(out var openCluster))
         {
+            // With a cluster's breaker open, nothing is sent until its break has run out; then one event is the probe.
+            PutBackReady();
+            wanted = Volatile.Read(ref _inFlight) == 0 && breakers.MayProbe(openCluster, now) ? 1 : 0;
+        }
+        else
+        {
+            int ready;
+            lock (_readyGate)
+            {
+                ready = _ready.Count;
+            }
+
+            wanted = Math.Min(ClaimBatch, Room() + Window() - ready);
+        }
+
+        if (wanted <= 0)
+        {
+            StartReady(settings, cancellationToken);
             return false;
         }
 
-        var wanted = Math.Min(free, ClaimBatch);
         var events = await store.ClaimAsync(_owner, now, settings.LeaseDuration, wanted, cancellationToken);
-        var putBack = false;
-        foreach (var stored in events)
+        lock (_readyGate)
         {
-            var pace = PaceOf(stored);
-            if (pace is not null && !pace.TryStart())
+            foreach (var stored in events)
             {
-                // Its cluster has no room (claims are not per cluster): back as it was, not counted as an attempt.
-                _done.Enqueue(new AttemptResult(stored.Id, stored.ConversationId, null, stored.NextAttemptAt, stored.LastError, PushedBack: true));
-                putBack = true;
-                continue;
+                _ready.Enqueue(stored);
             }
-
-            Interlocked.Increment(ref _inFlight);
-            _running.Add(SendAsync(stored, pace, settings, cancellationToken));
         }
 
-        return !putBack && events.Count == wanted && Room() > 0;
+        var started = StartReady(settings, cancellationToken, probe: wanted == 1 && openCluster.Length > 0);
+        return events.Count == wanted && started > 0 && Room() > 0;
     }
 
-    /// <summary>The room the clusters have now, summed (at least one each while none of its sends is in flight).</summary>
+    /// <summary>
+    /// Starts claimed events while their cluster has room; returns how many. Called by the loop and by every send that
+    /// ends. The queue is one line: an event whose cluster is full holds the others back (one cluster is the usual set-up).
+    /// </summary>
+    private int StartReady(DeliveryOptions settings, CancellationToken cancellationToken, bool probe = false)
+    {
+        var started = 0;
+        lock (_readyGate)
+        {
+            while (_ready.TryPeek(out var stored) && !cancellationToken.IsCancellationRequested)
+            {
+                if (!probe && breakers.AnyOpen(out _))
+                {
+                    break;
+                }
+
+                var pace = PaceOf(stored);
+                if (pace is not null && !pace.TryStart() && !probe)
+                {
+                    break;
+                }
+
+                probe = false;
+                _ready.Dequeue();
+                Interlocked.Increment(ref _inFlight);
+                _running.Add(SendAsync(stored, pace, settings, cancellationToken));
+                started++;
+            }
+        }
+
+        return started;
+    }
+
+    /// <summary>Claimed events not sent (the breaker opened, or stopping) go back as they were, not counted as attempts.</summary>
+    private void PutBackReady()
+    {
+        lock (_readyGate)
+        {
+            while (_ready.TryDequeue(out var stored))
+            {
+                _done.Enqueue(new AttemptResult(stored.Id, stored.ConversationId, null, stored.NextAttemptAt, stored.LastError, PushedBack: true));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The room the clusters have now, summed (at least one each while none of its sends is in flight); one with no cluster
+    /// configured, so an event whose route is gone is still tried (and fails with its reason) rather than never looked at.
+    /// </summary>
     private int Room()
     {
-        var room = 0;
+        var (room, clusters) = (0, 0);
         foreach (var cluster in proxyState.GetClusters())
         {
             room += pacing.For(cluster.ClusterId).Free;
+            clusters++;
         }
 
-        return Math.Max(room, 1);
+        return clusters == 0 ? 1 : room;
+    }
+
+    /// <summary>How many claimed events to keep waiting beyond the room: one window of each cluster.</summary>
+    private int Window()
+    {
+        var window = 0;
+        foreach (var cluster in proxyState.GetClusters())
+        {
+            window += pacing.For(cluster.ClusterId).Allowed;
+        }
+
+        return window;
     }
 
     private ClusterPace? PaceOf(StoredEvent stored) =>
@@ -285,6 +368,8 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
             }
 
             Interlocked.Decrement(ref _inFlight);
+            // The freed slot goes to the next claimed event now; the loop records this result and claims more.
+            StartReady(settings, cancellationToken);
             Signal();
         }
     }

@@ -21,8 +21,9 @@ internal enum PaceSignal
 /// <summary>
 /// How many redelivery forwards one OCP® cluster gets at once: an AIMD limit (TCP's congestion window, as Netflix's
 /// concurrency-limits and Envoy's adaptive concurrency apply it to RPCs) on what OCP® takes from this replica at once, live
-/// forwards included, so the drain uses what live events leave. It starts at <see cref="Initial"/>, grows by one per round
-/// trip while OCP® answers quickly and the limit is in use, shrinks to ¾ on a pushback (live or redelivered) or a failure
+/// forwards included, so the drain uses what live events leave. It starts at <see cref="Initial"/>, doubles each round trip
+/// until OCP® first pushes back, then grows by one per round trip (up to just below where it was refused, then slower)
+/// while OCP® answers quickly and the limit is in use, shrinks to ¾ on a pushback (live or redelivered) or a failure
 /// and to 9/10 when answers get slower than twice the lowest recent latency (at most once per round trip, so one burst of
 /// 429s counts once); the drain's own share never exceeds MaxRedeliveryConcurrency. An optional token bucket
 /// (<see cref="TokenBucketRateLimiter"/>) caps the rate. Written here because no served library adapts concurrency:
@@ -37,6 +38,8 @@ internal sealed class ClusterPace : IDisposable
     private const double SlowDecrease = 0.9;
     private const double LatencyTolerance = 2.0;
     private const double LatencySlackMs = 5;
+    private const double SlowProbe = 64;
+    private static readonly TimeSpan LiveRecently = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MinimumRoundTrip = TimeSpan.FromMilliseconds(10);
 
     private readonly Lock _gate = new();
@@ -49,6 +52,8 @@ internal sealed class ClusterPace : IDisposable
     private long? _lastDecrease;
     private double _roundTripMs;
     private double _baselineMs;
+    private double _ceiling = double.PositiveInfinity;
+    private long _lastLive;
     private int _livePushbacks;
     private int _redeliveryPushbacks;
 
@@ -134,7 +139,8 @@ internal sealed class ClusterPace : IDisposable
         lock (_gate)
         {
             // Whether the limit was in use when this forward ended: a limit only grows when it is what holds the drain back.
-            var busy = _inFlight + Volatile.Read(ref _live) >= (int)_limit;
+            var total = _inFlight + Volatile.Read(ref _live);
+            var busy = total >= (int)_limit;
             _inFlight = Math.Max(0, _inFlight - 1);
             switch (signal)
             {
@@ -143,23 +149,20 @@ internal sealed class ClusterPace : IDisposable
                     if (_roundTripMs > (LatencyTolerance * _baselineMs) + LatencySlackMs)
                     {
                         // Answers slower than OCP® gives when it is not queueing: back off before it starts refusing.
-                        Shrink(SlowDecrease);
+                        _ = Shrink(SlowDecrease);
                     }
                     else if (busy)
                     {
-                        // One more per round trip of the drain's own window; live forwards OCP® is taking are evidence too,
-                        // and the drain itself never goes past MaxRedeliveryConcurrency.
-                        var live = Volatile.Read(ref _live);
-                        _limit = Math.Min(_max + live, Math.Max(_limit, live) + (1 / Math.Max(1, _limit - live)));
+                        Grow();
                     }
 
                     break;
                 case PaceSignal.PushedBack:
                     _redeliveryPushbacks++;
-                    Shrink(Decrease);
+                    PushedBack(total);
                     break;
                 case PaceSignal.Failed:
-                    Shrink(Decrease);
+                    _ = Shrink(Decrease);
                     break;
                 default:
                     break;
@@ -168,7 +171,11 @@ internal sealed class ClusterPace : IDisposable
     }
 
     /// <summary>A live forward to this cluster starts: it counts against the limit, so the drain yields to it.</summary>
-    public void LiveStarted() => Interlocked.Increment(ref _live);
+    public void LiveStarted()
+    {
+        Interlocked.Increment(ref _live);
+        Volatile.Write(ref _lastLive, _time.GetTimestamp());
+    }
 
     /// <summary>A live forward ended.</summary>
     public void LiveEnded() => Interlocked.Decrement(ref _live);
@@ -179,7 +186,8 @@ internal sealed class ClusterPace : IDisposable
         lock (_gate)
         {
             _livePushbacks++;
-            Shrink(Decrease);
+            // The live forward has already ended: it was one more than what is in flight now.
+            PushedBack(_inFlight + Volatile.Read(ref _live) + 1);
         }
     }
 
@@ -210,16 +218,46 @@ internal sealed class ClusterPace : IDisposable
         _baselineMs = _baselineMs == 0 || ms < _baselineMs ? ms : _baselineMs + ((ms - _baselineMs) * 0.01);
     }
 
+    /// <summary>
+    /// One more per round trip of the drain's own window (live forwards OCP® is taking are evidence too) up to one below the
+    /// last pushback (less one slot kept for live events while there are any), then a sixty-fourth as fast: OCP® may have
+    /// more room now, but each probe past the ceiling costs a 429. The drain itself never goes past MaxRedeliveryConcurrency.
+    /// </summary>
+    private void Grow()
+    {
+        var live = Volatile.Read(ref _live);
+        // Until OCP® first pushes back, TCP's slow start: one more per answer, doubling each round trip from Initial.
+        var step = double.IsPositiveInfinity(_ceiling) ? 1 : 1 / Math.Max(1, _limit - live);
+        var reserve = Volatile.Read(ref _lastLive) is var seen and not 0 && _time.GetElapsedTime(seen) < LiveRecently ? 1 : 0;
+        var grown = Math.Max(_limit, live) + step;
+        if (grown > _ceiling - reserve)
+        {
+            grown = Math.Max(_limit, live) + (step / SlowProbe);
+            _ceiling = Math.Max(_ceiling, grown + reserve);
+        }
+
+        _limit = Math.Min(_max + live, grown);
+    }
+
+    /// <summary>OCP® refused with <paramref name="total"/> forwards in flight: it takes one less (the ceiling) and the limit shrinks.</summary>
+    private void PushedBack(int total)
+    {
+        var ceiling = Math.Max(1, total - 1);
+        // A burst of refusals within one round trip keeps the lowest ceiling and shrinks the limit once.
+        _ceiling = Shrink(Decrease) ? ceiling : Math.Min(_ceiling, ceiling);
+    }
+
     /// <summary>Lowers the limit, once per round trip: the answers to what was sent before a decrease say nothing new.</summary>
-    private void Shrink(double factor)
+    private bool Shrink(double factor)
     {
         var roundTrip = TimeSpan.FromMilliseconds(Math.Max(_roundTripMs, MinimumRoundTrip.TotalMilliseconds));
         if (_lastDecrease is { } last && _time.GetElapsedTime(last) < roundTrip)
         {
-            return;
+            return false;
         }
 
         _lastDecrease = _time.GetTimestamp();
         _limit = Math.Max(1, _limit * factor);
+        return true;
     }
 }
