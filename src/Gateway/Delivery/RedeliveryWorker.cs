@@ -285,7 +285,8 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
                 }
 
                 var pace = PaceOf(stored);
-                if (pace is not null && !pace.TryStart() && !probe)
+                var ticket = default(PaceTicket);
+                if (pace is not null && !pace.TryStart(out ticket, force: probe))
                 {
                     break;
                 }
@@ -293,7 +294,7 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
                 probe = false;
                 _ready.Dequeue();
                 Interlocked.Increment(ref _inFlight);
-                _running.Add(SendAsync(stored, pace, settings, cancellationToken));
+                _running.Add(SendAsync(stored, pace, ticket, settings, cancellationToken));
                 started++;
             }
         }
@@ -344,7 +345,7 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
     private ClusterPace? PaceOf(StoredEvent stored) =>
         proxyState.TryGetRoute(stored.RouteId, out var route) && route.Cluster is { } cluster ? pacing.For(cluster.ClusterId) : null;
 
-    private async Task SendAsync(StoredEvent stored, ClusterPace? pace, DeliveryOptions settings, CancellationToken cancellationToken)
+    private async Task SendAsync(StoredEvent stored, ClusterPace? pace, PaceTicket ticket, DeliveryOptions settings, CancellationToken cancellationToken)
     {
         // Off the claiming loop at once, so a slow start of one send never holds up the others.
         await Task.Yield();
@@ -364,7 +365,7 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         {
             if (pace is not null)
             {
-                pacing.Finished(pace, signal, latency);
+                pacing.Finished(pace, ticket, signal, latency);
             }
 
             Interlocked.Decrement(ref _inFlight);

@@ -91,7 +91,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         context.Features.Set<IHttpRequestLifetimeFeature>(new BudgetLifetime(lifetime, budget.Token));
         // Counted against the drain's pace, so redelivery yields to live events.
         var pace = pacing.For(cluster);
-        pace.LiveStarted();
+        var ticket = pace.LiveStarted();
         try
         {
             await next(context);
@@ -124,7 +124,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         if (attempt.PushedBack)
         {
             // OCP® asked for less: the drain slows down; the breaker counts only OCP® failing.
-            pacing.LivePushedBack(cluster);
+            pacing.LivePushedBack(pace, ticket);
         }
         else if (!context.RequestAborted.IsCancellationRequested)
         {

@@ -98,6 +98,52 @@ public abstract class DeliveryStoreContract
         Assert.Equal([a1], (await store.ClaimAsync("r", T0.AddSeconds(5), TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
     }
 
+
+    [Fact]
+    public async Task A_pushed_back_event_waits_what_ocp_asked_then_goes_before_the_backlog_without_an_attempt_counted()
+    {
+        var store = await CreateStoreAsync();
+        var backlog = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            backlog.Add(await store.ParkAsync(Event("B" + i, "b" + i) with { NextAttemptAt = T0.AddSeconds(-60 + i) }, DeliveryStates.Pending, T0, default));
+        }
+
+        var pushed = await store.ParkAsync(Event("P", "p1"), DeliveryStates.Pending, T0, default);
+        var claimed = await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default);
+        var results = claimed.Select(e => e.Id == pushed
+            ? new AttemptResult(e.Id, e.ConversationId, null, T0.AddSeconds(1), "OCP® pushed back (429)", PushedBack: true)
+            : new AttemptResult(e.Id, e.ConversationId, null, T0.AddSeconds(1), "503")).ToList();
+        Assert.Equal(6, await store.FinishAsync("r", results, T0, default));
+
+        var early = await store.ClaimAsync("r", T0.AddMilliseconds(999), TimeSpan.FromSeconds(30), 10, default);
+        var first = await store.ClaimAsync("r", T0.AddSeconds(1), TimeSpan.FromSeconds(30), 1, default);
+
+        Assert.Empty(early);
+        Assert.Equal([pushed], first.Select(e => e.Id));
+        // Claimed twice, counted once: the pushback gave its attempt back.
+        Assert.Equal(1, first[0].Attempts);
+        Assert.Contains("pushed back", first[0].LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Due_heads_are_claimed_most_recently_due_first_and_not_yet_due_ones_wait()
+    {
+        var store = await CreateStoreAsync();
+        var old = await store.ParkAsync(Event("Old", "o1") with { NextAttemptAt = T0.AddMinutes(-30) }, DeliveryStates.Pending, T0, default);
+        var middle = await store.ParkAsync(Event("Mid", "m1") with { NextAttemptAt = T0.AddMinutes(-10) }, DeliveryStates.Pending, T0, default);
+        var recent = await store.ParkAsync(Event("New", "n1") with { NextAttemptAt = T0.AddSeconds(-1) }, DeliveryStates.Pending, T0, default);
+        var later = await store.ParkAsync(Event("Later", "l1") with { NextAttemptAt = T0.AddMinutes(5) }, DeliveryStates.Pending, T0, default);
+
+        var one = await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 1, default);
+        var two = await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 1, default);
+        var rest = await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default);
+
+        Assert.Equal([recent], one.Select(e => e.Id));
+        Assert.Equal([middle], two.Select(e => e.Id));
+        Assert.Equal([old], rest.Select(e => e.Id));
+        Assert.DoesNotContain(later, rest.Select(e => e.Id));
+    }
     [Fact]
     public async Task Dead_letters_keep_the_conversation_in_order_and_replay_brings_them_back()
     {

@@ -61,11 +61,11 @@ public sealed class StoreAndForwardTests : IDisposable
     }
 
     /// <summary>The admin API's list of events in <paramref name="state"/>, asked with <paramref name="adminKey"/>.</summary>
-    internal static async Task<List<JsonElement>> ListAsync(GatewayHost host, string state, string adminKey = AdminKey)
+    internal static async Task<List<JsonElement>> ListAsync(GatewayHost host, string state, string adminKey = AdminKey, int limit = 100)
     {
         var admin = host.CreateAnonymousClient();
         admin.DefaultRequestHeaders.Add(OcpTalkdesk.Gateway.Delivery.DeliveryAdminEndpoints.HeaderName, adminKey);
-        using var document = JsonDocument.Parse(await admin.GetStringAsync($"/admin/deliveries?state={state}"));
+        using var document = JsonDocument.Parse(await admin.GetStringAsync($"/admin/deliveries?state={state}&limit={limit}"));
         return [.. document.RootElement.EnumerateArray().Select(e => e.Clone())];
     }
 

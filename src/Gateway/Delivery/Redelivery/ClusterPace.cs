@@ -2,6 +2,9 @@ using System.Threading.RateLimiting;
 
 namespace OcpTalkdesk.Gateway.Delivery;
 
+/// <summary>One paced forward: its number (later than every decrease so far, or not) and how many were in flight with it.</summary>
+internal readonly record struct PaceTicket(long Sequence, int InFlight);
+
 /// <summary>How a paced forward ended, for <see cref="ClusterPace.Finished"/>.</summary>
 internal enum PaceSignal
 {
@@ -24,8 +27,8 @@ internal enum PaceSignal
 /// forwards included, so the drain uses what live events leave. It starts at <see cref="Initial"/>, doubles each round trip
 /// until OCP® first pushes back, then grows by one per round trip (up to just below where it was refused, then slower)
 /// while OCP® answers quickly and the limit is in use, shrinks to ¾ on a pushback (live or redelivered) or a failure
-/// and to 9/10 when answers get slower than twice the lowest recent latency (at most once per round trip, so one burst of
-/// 429s counts once); the drain's own share never exceeds MaxRedeliveryConcurrency. An optional token bucket
+/// and to 9/10 when answers get slower than twice the lowest recent latency (once per window: one burst of 429s to what was
+/// already in flight counts once); the drain's own share never exceeds MaxRedeliveryConcurrency. An optional token bucket
 /// (<see cref="TokenBucketRateLimiter"/>) caps the rate. Written here because no served library adapts concurrency:
 /// System.Threading.RateLimiting and Polly limit to a fixed number.
 /// </summary>
@@ -39,8 +42,7 @@ internal sealed class ClusterPace : IDisposable
     private const double LatencyTolerance = 2.0;
     private const double LatencySlackMs = 5;
     private const double SlowProbe = 64;
-    private static readonly TimeSpan LiveRecently = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan MinimumRoundTrip = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan BaselineWindow = TimeSpan.FromSeconds(10);
 
     private readonly Lock _gate = new();
     private readonly int _max;
@@ -49,11 +51,16 @@ internal sealed class ClusterPace : IDisposable
     private double _limit;
     private int _inFlight;
     private int _live;
-    private long? _lastDecrease;
+    private long _sent;
+    private long _decreasedAt;
+    private long _windowStart;
     private double _roundTripMs;
     private double _baselineMs;
+    private double _windowMinMs;
+    private double _previousWindowMinMs;
+    private long? _windowStarted;
     private double _ceiling = double.PositiveInfinity;
-    private long _lastLive;
+    private bool _windowFull;
     private int _livePushbacks;
     private int _redeliveryPushbacks;
 
@@ -109,17 +116,22 @@ internal sealed class ClusterPace : IDisposable
     /// <summary>Redelivery forwards in flight.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
-    /// <summary>Takes a slot for a redelivery forward (and a token, with a rate cap); false when the cluster has none now.</summary>
-    public bool TryStart()
+    /// <summary>
+    /// Takes a slot for a redelivery forward (and a token, with a rate cap); false when the cluster has none now. The
+    /// <paramref name="ticket"/> identifies the send for <see cref="Finished"/>. <paramref name="force"/> takes one whatever
+    /// the room (the breaker's probe).
+    /// </summary>
+    public bool TryStart(out PaceTicket ticket, bool force = false)
     {
+        ticket = default;
         lock (_gate)
         {
-            if (Room() == 0)
+            if (!force && Room() == 0)
             {
                 return false;
             }
 
-            if (_rate is not null)
+            if (!force && _rate is not null)
             {
                 using var lease = _rate.AttemptAcquire();
                 if (!lease.IsAcquired)
@@ -129,18 +141,20 @@ internal sealed class ClusterPace : IDisposable
             }
 
             _inFlight++;
+            ticket = new PaceTicket(Interlocked.Increment(ref _sent), _inFlight + Volatile.Read(ref _live));
+            // The window was used to the full: what comes back until it empties says the limit, not the backlog, held
+            // the drain (TCP's "cwnd-limited"), so answers may grow it.
+            _windowFull |= _inFlight + Volatile.Read(ref _live) >= (int)_limit;
             return true;
         }
     }
 
-    /// <summary>Gives the slot back with what OCP® said and how long it took.</summary>
-    public void Finished(PaceSignal signal, TimeSpan latency)
+    /// <summary>Gives the slot of send <paramref name="ticket"/> back with what OCP® said and how long it took.</summary>
+    public void Finished(PaceTicket ticket, PaceSignal signal, TimeSpan latency)
     {
         lock (_gate)
         {
             // Whether the limit was in use when this forward ended: a limit only grows when it is what holds the drain back.
-            var total = _inFlight + Volatile.Read(ref _live);
-            var busy = total >= (int)_limit;
             _inFlight = Math.Max(0, _inFlight - 1);
             switch (signal)
             {
@@ -149,9 +163,9 @@ internal sealed class ClusterPace : IDisposable
                     if (_roundTripMs > (LatencyTolerance * _baselineMs) + LatencySlackMs)
                     {
                         // Answers slower than OCP® gives when it is not queueing: back off before it starts refusing.
-                        _ = Shrink(SlowDecrease);
+                        _ = Shrink(ticket, SlowDecrease);
                     }
-                    else if (busy)
+                    else if (_windowFull)
                     {
                         Grow();
                     }
@@ -159,35 +173,39 @@ internal sealed class ClusterPace : IDisposable
                     break;
                 case PaceSignal.PushedBack:
                     _redeliveryPushbacks++;
-                    PushedBack(total);
+                    PushedBack(ticket);
                     break;
                 case PaceSignal.Failed:
-                    _ = Shrink(Decrease);
+                    _ = Shrink(ticket, Decrease);
                     break;
                 default:
                     break;
             }
+
+            if (_inFlight == 0)
+            {
+                _windowFull = false;
+            }
         }
     }
 
-    /// <summary>A live forward to this cluster starts: it counts against the limit, so the drain yields to it.</summary>
-    public void LiveStarted()
+    /// <summary>A live forward to this cluster starts: it counts against the limit, so the drain yields to it. Returns its ticket.</summary>
+    public PaceTicket LiveStarted()
     {
-        Interlocked.Increment(ref _live);
-        Volatile.Write(ref _lastLive, _time.GetTimestamp());
+        var live = Interlocked.Increment(ref _live);
+        return new PaceTicket(Interlocked.Increment(ref _sent), Volatile.Read(ref _inFlight) + live);
     }
 
     /// <summary>A live forward ended.</summary>
     public void LiveEnded() => Interlocked.Decrement(ref _live);
 
     /// <summary>OCP® pushed back on a live forward: the drain slows down for the live events.</summary>
-    public void LivePushedBack()
+    public void LivePushedBack(PaceTicket ticket)
     {
         lock (_gate)
         {
             _livePushbacks++;
-            // The live forward has already ended: it was one more than what is in flight now.
-            PushedBack(_inFlight + Volatile.Read(ref _live) + 1);
+            PushedBack(ticket);
         }
     }
 
@@ -211,16 +229,27 @@ internal sealed class ClusterPace : IDisposable
         return _inFlight == 0 ? Math.Max(1, room) : Math.Max(0, room);
     }
 
-    /// <summary>A smoothed round trip and the lowest recent one (which slowly forgets, so a new normal is learnt).</summary>
+    /// <summary>
+    /// A smoothed round trip, and the lowest one over the last one to two <see cref="BaselineWindow"/>s (BBR's windowed
+    /// minimum): answers slower than that for a while become the new normal, so a slower OCP® is not throttled for ever.
+    /// </summary>
     private void Observe(double ms)
     {
         _roundTripMs = _roundTripMs == 0 ? ms : _roundTripMs + ((ms - _roundTripMs) * 0.1);
-        _baselineMs = _baselineMs == 0 || ms < _baselineMs ? ms : _baselineMs + ((ms - _baselineMs) * 0.01);
+        if (_windowStarted is not { } started || _time.GetElapsedTime(started) >= BaselineWindow)
+        {
+            _previousWindowMinMs = _windowStarted is null ? ms : _windowMinMs;
+            _windowMinMs = ms;
+            _windowStarted = _time.GetTimestamp();
+        }
+
+        _windowMinMs = Math.Min(_windowMinMs, ms);
+        _baselineMs = Math.Min(_previousWindowMinMs, _windowMinMs);
     }
 
     /// <summary>
     /// One more per round trip of the drain's own window (live forwards OCP® is taking are evidence too) up to one below the
-    /// last pushback (less one slot kept for live events while there are any), then a sixty-fourth as fast: OCP® may have
+    /// last pushback (less one slot kept for live events), then a sixty-fourth as fast: OCP® may have
     /// more room now, but each probe past the ceiling costs a 429. The drain itself never goes past MaxRedeliveryConcurrency.
     /// </summary>
     private void Grow()
@@ -228,7 +257,9 @@ internal sealed class ClusterPace : IDisposable
         var live = Volatile.Read(ref _live);
         // Until OCP® first pushes back, TCP's slow start: one more per answer, doubling each round trip from Initial.
         var step = double.IsPositiveInfinity(_ceiling) ? 1 : 1 / Math.Max(1, _limit - live);
-        var reserve = Volatile.Read(ref _lastLive) is var seen and not 0 && _time.GetElapsedTime(seen) < LiveRecently ? 1 : 0;
+        // One slot below the ceiling is always left free: a live event that arrives finds room without waiting for the
+        // drain to notice it (the drain then leaves it the slot; at worst it costs a pure drain one slot of what OCP® takes).
+        const int reserve = 1;
         var grown = Math.Max(_limit, live) + step;
         if (grown > _ceiling - reserve)
         {
@@ -239,25 +270,36 @@ internal sealed class ClusterPace : IDisposable
         _limit = Math.Min(_max + live, grown);
     }
 
-    /// <summary>OCP® refused with <paramref name="total"/> forwards in flight: it takes one less (the ceiling) and the limit shrinks.</summary>
-    private void PushedBack(int total)
+    /// <summary>
+    /// OCP® refused a forward sent with <see cref="PaceTicket.InFlight"/> in flight: it takes fewer than that, so the
+    /// ceiling is at most one less; the limit shrinks once per window.
+    /// </summary>
+    private void PushedBack(PaceTicket ticket)
     {
-        var ceiling = Math.Max(1, total - 1);
-        // A burst of refusals within one round trip keeps the lowest ceiling and shrinks the limit once.
-        _ceiling = Shrink(Decrease) ? ceiling : Math.Min(_ceiling, ceiling);
+        // Only refusals lower the ceiling and only growth past it raises it (slowly): the lowest count refused is the
+        // best estimate, whether its refusal shrank the limit or came in the same burst.
+        if (Shrink(ticket, Decrease) || ticket.Sequence > _windowStart)
+        {
+            _ceiling = Math.Min(_ceiling, Math.Max(1, ticket.InFlight - 1));
+        }
     }
 
-    /// <summary>Lowers the limit, once per round trip: the answers to what was sent before a decrease say nothing new.</summary>
-    private bool Shrink(double factor)
+    /// <summary>
+    /// Lowers the limit, once per window: only the answer to a send made after the last decrease says something new
+    /// (TCP's recovery point), so a burst of refusals to what was already in flight counts once, while a refusal to a
+    /// send made at the lowered limit lowers it again.
+    /// </summary>
+    private bool Shrink(PaceTicket ticket, double factor)
     {
-        var roundTrip = TimeSpan.FromMilliseconds(Math.Max(_roundTripMs, MinimumRoundTrip.TotalMilliseconds));
-        if (_lastDecrease is { } last && _time.GetElapsedTime(last) < roundTrip)
+        if (ticket.Sequence <= _decreasedAt)
         {
             return false;
         }
 
-        _lastDecrease = _time.GetTimestamp();
+        _windowStart = _decreasedAt;
+        _decreasedAt = Interlocked.Read(ref _sent);
         _limit = Math.Max(1, _limit * factor);
+        _windowFull = false;
         return true;
     }
 }

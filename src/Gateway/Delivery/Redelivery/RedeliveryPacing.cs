@@ -27,6 +27,9 @@ internal sealed class RedeliveryPacing(IOptionsMonitor<DeliveryOptions> options,
     private ClusterPace Create(string cluster)
     {
         var settings = options.CurrentValue;
+        // Both series from the start, so a dashboard or an alert sees 0 rather than nothing.
+        metrics.PushedBack(cluster, "live", 0);
+        metrics.PushedBack(cluster, "redelivery", 0);
         return new ClusterPace(cluster, settings.MaxRedeliveryConcurrency, settings.MaxRedeliveryRate, time);
     }
 
@@ -50,9 +53,9 @@ internal sealed class RedeliveryPacing(IOptionsMonitor<DeliveryOptions> options,
     }
 
     /// <summary>A redelivery forward ended: its slot back to the pace (and a pushback on the metrics at once; the log sums them up).</summary>
-    public void Finished(ClusterPace pace, PaceSignal signal, TimeSpan latency)
+    public void Finished(ClusterPace pace, PaceTicket ticket, PaceSignal signal, TimeSpan latency)
     {
-        pace.Finished(signal, latency);
+        pace.Finished(ticket, signal, latency);
         if (signal == PaceSignal.PushedBack)
         {
             metrics.PushedBack(pace.Cluster, "redelivery", 1);
@@ -60,9 +63,9 @@ internal sealed class RedeliveryPacing(IOptionsMonitor<DeliveryOptions> options,
     }
 
     /// <summary>OCP® pushed back on a live forward: the drain slows down for live events.</summary>
-    public void LivePushedBack(string cluster)
+    public void LivePushedBack(ClusterPace pace, PaceTicket ticket)
     {
-        For(cluster).LivePushedBack();
-        metrics.PushedBack(cluster, "live", 1);
+        pace.LivePushedBack(ticket);
+        metrics.PushedBack(pace.Cluster, "live", 1);
     }
 }
