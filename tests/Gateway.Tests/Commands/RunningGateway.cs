@@ -92,6 +92,10 @@ internal sealed class RunningGateway : IAsyncDisposable
             {
                 // Not listening yet: the next connection attempt is the wait.
             }
+            catch (TaskCanceledException)
+            {
+                // Listening but still starting (a busy machine): one try ran out, the next may not.
+            }
 
             using var pause = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
             await process.WaitForExitAsync(pause.Token).ContinueWith(_ => { }, TaskScheduler.Default);

@@ -16,6 +16,7 @@ public sealed class PostgresServer : IAsyncLifetime
     private string? _folder;
     private string? _binaries;
     private int _counter;
+    private int _port;
 
     public string AdminConnectionString { get; private set; } = string.Empty;
 
@@ -27,6 +28,26 @@ public sealed class PostgresServer : IAsyncLifetime
             return;
         }
 
+        await StartClusterAsync();
+    }
+
+    /// <summary>A cluster of this test's own (never the shared one of <c>.ci/run</c>), so the test may stop and start it.</summary>
+    public static async Task<PostgresServer> StartOwnAsync()
+    {
+        var server = new PostgresServer();
+        await server.StartClusterAsync();
+        return server;
+    }
+
+    /// <summary>Stops the server the way a crash or a failover does (<c>pg_ctl stop -m immediate</c>).</summary>
+    public Task StopImmediatelyAsync() =>
+        RunPostgresAsync(Environment.UserName == "root", "pg_ctl", ["-D", Path.Combine(_folder!, "data"), "-m", "immediate", "-w", "stop"]);
+
+    /// <summary>Starts the stopped server again on the same port (it recovers from its WAL).</summary>
+    public Task StartAgainAsync() => PgCtlStartAsync();
+
+    private async Task StartClusterAsync()
+    {
         _binaries = Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")))
             : null;
@@ -37,18 +58,20 @@ public sealed class PostgresServer : IAsyncLifetime
         }
 
         _folder = Directory.CreateTempSubdirectory("gateway-pg-").FullName;
-        var port = Ports.Closed();
-        var asRoot = Environment.UserName == "root";
-        if (asRoot)
+        _port = Ports.Closed();
+        if (Environment.UserName == "root")
         {
             await RunAsync("chown", ["-R", "postgres:postgres", _folder]);
         }
 
-        await RunPostgresAsync(asRoot, "initdb", ["-D", Path.Combine(_folder, "data"), "-A", "trust", "-U", "postgres", "--no-sync"]);
-        await RunPostgresAsync(asRoot, "pg_ctl", ["-D", Path.Combine(_folder, "data"), "-l", Path.Combine(_folder, "log"), "-w", "-t", "60",
-            "-o", $"-p {port} -k {_folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]);
-        AdminConnectionString = $"Host=127.0.0.1;Port={port};Username=postgres;Pooling=false";
+        await RunPostgresAsync(Environment.UserName == "root", "initdb", ["-D", Path.Combine(_folder, "data"), "-A", "trust", "-U", "postgres", "--no-sync"]);
+        await PgCtlStartAsync();
+        AdminConnectionString = $"Host=127.0.0.1;Port={_port};Username=postgres;Pooling=false";
     }
+
+    private Task PgCtlStartAsync() =>
+        RunPostgresAsync(Environment.UserName == "root", "pg_ctl", ["-D", Path.Combine(_folder!, "data"), "-l", Path.Combine(_folder!, "log"), "-w", "-t", "60",
+            "-o", $"-p {_port} -k {_folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]);
 
     public async Task DisposeAsync()
     {
@@ -57,7 +80,15 @@ public sealed class PostgresServer : IAsyncLifetime
             return;
         }
 
-        await RunPostgresAsync(Environment.UserName == "root", "pg_ctl", ["-D", Path.Combine(_folder, "data"), "-m", "immediate", "-w", "stop"]);
+        try
+        {
+            await StopImmediatelyAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already stopped (a restart test that failed half-way): nothing to stop.
+        }
+
         Directory.Delete(_folder, recursive: true);
     }
 

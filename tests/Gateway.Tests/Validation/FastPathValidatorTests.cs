@@ -115,7 +115,8 @@ public sealed class FastPathValidatorTests
                 a[random.Next(a.Count)] = replacements[random.Next(replacements.Length)]?.DeepClone();
                 break;
             case 4 when target is JsonArray a:
-                a.Add(a.Count > 0 ? a[0]!.DeepClone() : JsonValue.Create(1));
+                // The first item may itself be null (an earlier edit): a null is added then.
+                a.Add(a.Count > 0 ? a[0]?.DeepClone() : JsonValue.Create(1));
                 break;
             case 5 when target is JsonObject o && o.Count > 0:
                 // A duplicate member, which JsonNode cannot hold: edit the text.
