@@ -7,6 +7,11 @@ if (args.Length > 0 && args[0] == "brownout")
     return await BrownoutBench.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "store-restart")
+{
+    return await StoreRestartBench.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "drain")
 {
     return await DrainBench.RunAsync(args[1..]);
