@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using OcpTalkdesk.Gateway.Delivery;
 
-namespace OcpTalkdesk.Gateway.Tests.Delivery.Redelivery;
+namespace OcpTalkdesk.Gateway.Tests.Delivery;
 
 /// <summary>The paced drain's limit per cluster, on a fake clock: how it grows, backs off, yields to live events and caps the rate.</summary>
 public sealed class ClusterPaceTests

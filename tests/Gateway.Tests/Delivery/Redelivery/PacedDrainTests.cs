@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using OcpTalkdesk.Gateway.Tests.Integration;
 
-namespace OcpTalkdesk.Gateway.Tests.Delivery.Redelivery;
+namespace OcpTalkdesk.Gateway.Tests.Delivery;
 
 /// <summary>
 /// The drain after an outage into an OCP® that takes only <see cref="CapacityOcp.Capacity"/> requests at once and answers

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 using OcpTalkdesk.Gateway.Delivery;
 using OcpTalkdesk.Gateway.Metrics;
 
-namespace OcpTalkdesk.Gateway.Tests.Delivery.Redelivery;
+namespace OcpTalkdesk.Gateway.Tests.Delivery;
 
 /// <summary>Pushback is logged as a rate: one line per cluster per interval, with the counts; the metrics count each one.</summary>
 public sealed class RedeliveryPacingTests

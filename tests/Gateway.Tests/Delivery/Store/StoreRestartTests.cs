@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using OcpTalkdesk.Gateway.Tests.Integration;
 
-namespace OcpTalkdesk.Gateway.Tests.Delivery.Store;
+namespace OcpTalkdesk.Gateway.Tests.Delivery;
 
 /// <summary>
 /// The store going away under a running gateway, for real: PostgreSQL stopped with <c>pg_ctl stop -m immediate</c> and
