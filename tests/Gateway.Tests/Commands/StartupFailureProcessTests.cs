@@ -21,6 +21,9 @@ public sealed class StartupFailureProcessTests : IDisposable
         { "Gateway__MaxEventBytes", "12", "Gateway__MaxEventBytes" },
         { "Gateway__Delivery__Breaker__BreakDuration", "00:00:00.100", "Gateway__Delivery__Breaker__BreakDuration" },
         { "Gateway__Delivery__Breaker__FailureRatio", "1.5", "Gateway__Delivery__Breaker__FailureRatio" },
+        { "Gateway__Delivery__MaxRedeliveryRate", "0", "Gateway__Delivery__MaxRedeliveryRate" },
+        { "Gateway__Delivery__MaxRedeliveryConcurrency", "0", "Gateway__Delivery__MaxRedeliveryConcurrency" },
+        { "Gateway__Delivery__AnswerMargin", "-00:00:01", "Gateway__Delivery__AnswerMargin" },
         { "Gateway__EventTypes__message_created__Schema", "/nowhere/missing.schema.json", "Gateway__EventTypes__message_created__Schema" },
         { "ReverseProxy__Routes__talkdesk-events__AuthorizationPolicy", "", "ReverseProxy__Routes__talkdesk-events" },
     };
