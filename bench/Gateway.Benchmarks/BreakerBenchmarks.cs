@@ -20,6 +20,17 @@ public class BreakerBenchmarks
         return closed;
     }
 
+    private readonly RedeliveryPacing _pacing = new(new Monitor(), new GatewayMetrics(), TimeProvider.System, NullLogger<RedeliveryPacing>.Instance);
+
+    [Benchmark(Description = "RedeliveryPacing.For + LiveStarted + LiveEnded, per live event")]
+    public long LiveForwardCounted()
+    {
+        var pace = _pacing.For("ocp");
+        var ticket = pace.LiveStarted();
+        pace.LiveEnded();
+        return ticket.Sequence;
+    }
+
     private sealed class Monitor : IOptionsMonitor<DeliveryOptions>
     {
         public DeliveryOptions CurrentValue { get; } = new() { Mode = DeliveryMode.StoreAndForward };
