@@ -14,7 +14,9 @@ internal interface IDeliveryStore
 
     /// <summary>
     /// Leases up to <paramref name="max"/> due events, each the oldest held event of its conversation, so
-    /// no two events of one conversation are ever in flight. Expired leases are taken over.
+    /// no two events of one conversation are ever in flight: those OCP® pushed back first, then the most recently
+    /// due. Each claim counts an attempt (a pushback gives it back in <see cref="FinishAsync"/>). Expired leases are
+    /// taken over.
     /// </summary>
     Task<IReadOnlyList<StoredEvent>> ClaimAsync(string owner, DateTimeOffset now, TimeSpan lease, int max, CancellationToken cancellationToken);
 
