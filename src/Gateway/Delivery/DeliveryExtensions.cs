@@ -37,6 +37,7 @@ public static class DeliveryExtensions
         services.TryAddSingleton<RedeliveryWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<RedeliveryWorker>());
         services.AddHealthChecks().AddCheck<DeliveryStoreHealthCheck>("delivery-store", tags: ["ready"]);
+        services.AddOpenApi(AdminApiDocument.Name, AdminApiDocument.Configure);
         // Without a token events are parked (202), not refused: like an OCP® outage, that degrades
         // readiness instead of taking the replica out of the load balancer.
         services.PostConfigure<HealthCheckServiceOptions>(health =>

@@ -13,7 +13,7 @@ public sealed partial class ReadmeExamplesTests
     [GeneratedRegex(@"```bash\n(?<script>(?:(?!```).)*)```\n+```(?<lang>json)?\n(?<answer>(?:(?!```).)*)```", RegexOptions.Singleline)]
     private static partial Regex ExampleWithAnswer();
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
         {

@@ -24,13 +24,26 @@ public static class DeliveryAdminEndpoints
         }
 
         var management = app.Services.GetRequiredService<IOptions<ManagementOptions>>().Value;
-        var admin = app.MapGroup("/admin").AddEndpointFilter(RequireAdminKeyAsync).RequireManagementPort(management);
+        var admin = app.MapGroup("/admin").AddEndpointFilter(RequireAdminKeyAsync).RequireManagementPort(management)
+            .WithGroupName(AdminApiDocument.Name).WithTags("deliveries")
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         var group = admin.MapGroup("/deliveries");
-        group.MapGet("/", ListAsync).WithName("list");
-        group.MapPost("/replay", (IDeliveryStore store, RedeliveryWorker worker, TimeProvider time) => ReplayAsync(store, worker, time, null)).WithName("replay");
-        group.MapPost("/{id:long}/replay", (long id, IDeliveryStore store, RedeliveryWorker worker, TimeProvider time) => ReplayAsync(store, worker, time, id)).WithName("replay-one");
-        group.MapDelete("/{id:long}", DiscardAsync).WithName("discard");
-        admin.MapDelete("/conversations/{conversationId}", EraseAsync).WithName("erase");
+        group.MapGet("/", ListAsync).WithName("list")
+            .WithSummary("Held events in a state, oldest first, without bodies")
+            .WithDescription("state: pending, leased, dead (default), stale, delivered, discarded or expired; limit: 1 to 1000 (default 100).")
+            .Produces<List<DeliveryView>>().ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapPost("/replay", (IDeliveryStore store, RedeliveryWorker worker, TimeProvider time) => ReplayAsync(store, worker, time, null)).WithName("replay")
+            .WithSummary("Every dead and stale event back to pending").Produces<DeliveryCountAnswer>();
+        group.MapPost("/{id:long}/replay", (long id, IDeliveryStore store, RedeliveryWorker worker, TimeProvider time) => ReplayAsync(store, worker, time, id)).WithName("replay-one")
+            .WithSummary("A dead or stale event, and those after it in its conversation, back to pending")
+            .Produces<DeliveryCountAnswer>().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapDelete("/{id:long}", DiscardAsync).WithName("discard")
+            .WithSummary("Discard one held event (its body is removed at once); the next of its conversation goes on")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapDelete("/conversations/{conversationId}", EraseAsync).WithName("erase")
+            .WithSummary("Erase a conversation: every stored event of it in any state, and their keys")
+            .Produces<DeliveryErasedAnswer>();
+        app.MapOpenApi(AdminApiDocument.Path.Replace(AdminApiDocument.Name, "{documentName}", StringComparison.Ordinal)).RequireManagementPort(management);
         return app;
     }
 
