@@ -36,6 +36,7 @@ public static class DeliveryExtensions
         services.AddHostedService(sp => sp.GetRequiredService<AcceptedKeyWriter>());
         services.TryAddSingleton<RedeliveryWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<RedeliveryWorker>());
+        services.TryAddSingleton<DeliveryOperations>();
         services.AddHealthChecks().AddCheck<DeliveryStoreHealthCheck>("delivery-store", tags: ["ready"]);
         services.AddOpenApi(AdminApiDocument.Name, AdminApiDocument.Configure);
         // Without a token events are parked (202), not refused: like an OCP® outage, that degrades

@@ -32,9 +32,9 @@ public static class DeliveryAdminEndpoints
             .WithSummary("Held events in a state, oldest first, without bodies")
             .WithDescription("state: pending, leased, dead (default), stale, delivered, discarded or expired; limit: 1 to 1000 (default 100).")
             .Produces<List<DeliveryView>>().ProducesProblem(StatusCodes.Status400BadRequest);
-        group.MapPost("/replay", (IDeliveryStore store, RedeliveryWorker worker, TimeProvider time) => ReplayAsync(store, worker, time, null)).WithName("replay")
+        group.MapPost("/replay", (DeliveryOperations operations) => ReplayAsync(operations, null)).WithName("replay")
             .WithSummary("Every dead and stale event back to pending").Produces<DeliveryCountAnswer>();
-        group.MapPost("/{id:long}/replay", (long id, IDeliveryStore store, RedeliveryWorker worker, TimeProvider time) => ReplayAsync(store, worker, time, id)).WithName("replay-one")
+        group.MapPost("/{id:long}/replay", (long id, DeliveryOperations operations) => ReplayAsync(operations, id)).WithName("replay-one")
             .WithSummary("A dead or stale event, and those after it in its conversation, back to pending")
             .Produces<DeliveryCountAnswer>().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapDelete("/{id:long}", DiscardAsync).WithName("discard")
@@ -47,7 +47,7 @@ public static class DeliveryAdminEndpoints
         return app;
     }
 
-    private static async Task<IResult> ListAsync(IDeliveryStore store, string? state, int? limit)
+    private static async Task<IResult> ListAsync(DeliveryOperations operations, string? state, int? limit)
     {
         state ??= DeliveryStates.Dead;
         if (!DeliveryStates.IsKnown(state))
@@ -56,21 +56,19 @@ public static class DeliveryAdminEndpoints
                 detail: "state must be pending, leased, dead, stale, delivered, discarded or expired.");
         }
 
-        var events = await store.ListAsync(state, Math.Clamp(limit ?? 100, 1, 1000), CancellationToken.None);
-        return Results.Json(events.Select(DeliveryView.Of).ToList(), DeliveryJsonContext.Default.ListDeliveryView);
+        return Results.Json([.. await operations.ListAsync(state, limit ?? 100)], DeliveryJsonContext.Default.ListDeliveryView);
     }
 
-    private static async Task<IResult> ReplayAsync(IDeliveryStore store, RedeliveryWorker worker, TimeProvider time, long? id)
+    private static async Task<IResult> ReplayAsync(DeliveryOperations operations, long? id)
     {
-        var count = await store.ReplayAsync(id, time.GetUtcNow(), CancellationToken.None);
-        worker.Wake();
+        var count = await operations.ReplayAsync(id);
         return id is not null && count == 0
             ? Results.Problem(statusCode: 404, type: ProblemTypes.BadRequest, title: "No such dead event", detail: $"No dead-lettered event has id {id}.")
             : Results.Json(new DeliveryCountAnswer(count), DeliveryJsonContext.Default.DeliveryCountAnswer);
     }
 
-    private static async Task<IResult> DiscardAsync(long id, IDeliveryStore store, TimeProvider time) =>
-        await store.DiscardAsync(id, time.GetUtcNow(), CancellationToken.None)
+    private static async Task<IResult> DiscardAsync(long id, DeliveryOperations operations) =>
+        await operations.DiscardAsync(id)
             ? Results.NoContent()
             : Results.Problem(statusCode: 404, type: ProblemTypes.BadRequest, title: "No such held event", detail: $"No pending or dead event has id {id}.");
 
@@ -124,7 +122,7 @@ public static class DeliveryAdminEndpoints
     /// The name of the admin key given (<c>AdminKeys:&lt;name&gt;</c>, or <c>AdminApiKeys:N</c>), or null. Every key is
     /// compared, in constant time, whether or not an earlier one matched.
     /// </summary>
-    private static string? AdminName(string given, DeliveryOptions options)
+    internal static string? AdminName(string given, DeliveryOptions options)
     {
         string? name = null;
         for (var i = 0; i < options.AdminApiKeys.Count; i++)

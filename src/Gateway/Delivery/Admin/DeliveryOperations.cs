@@ -1,0 +1,26 @@
+namespace OcpTalkdesk.Gateway.Delivery;
+
+/// <summary>
+/// What an operator's action means, in one place for the admin API and the console: a replay puts dead and stale
+/// events back to pending and wakes the worker; a discard removes one held event and lets its conversation go on.
+/// </summary>
+internal sealed class DeliveryOperations(IDeliveryStore store, RedeliveryWorker worker, TimeProvider time)
+{
+    /// <summary>Held events in <paramref name="state"/>, oldest first, at most <paramref name="limit"/> (1 to 1000).</summary>
+    public async Task<IReadOnlyList<DeliveryView>> ListAsync(string state, int limit) =>
+        (await store.ListAsync(state, Math.Clamp(limit, 1, 1000), CancellationToken.None)).Select(DeliveryView.Of).ToList();
+
+    /// <summary>One dead or stale event and those after it in its conversation (or every one, with no id) back to pending.</summary>
+    public async Task<int> ReplayAsync(long? id)
+    {
+        var count = await store.ReplayAsync(id, time.GetUtcNow(), CancellationToken.None);
+        worker.Wake();
+        return count;
+    }
+
+    /// <summary>Discards one held event; false when there is none with that id.</summary>
+    public Task<bool> DiscardAsync(long id) => store.DiscardAsync(id, time.GetUtcNow(), CancellationToken.None);
+
+    /// <summary>Counts by state and the receive time of the oldest pending event.</summary>
+    public Task<(IReadOnlyDictionary<string, long> Counts, DateTimeOffset? OldestPending)> StatsAsync() => store.StatsAsync(CancellationToken.None);
+}
