@@ -4,6 +4,7 @@ using OcpTalkdesk.Gateway.Delivery;
 using OcpTalkdesk.Gateway.Health;
 using OcpTalkdesk.Gateway.InboundAuth;
 using OcpTalkdesk.Gateway.Metrics;
+using OcpTalkdesk.Gateway.OperatorConsole;
 using OcpTalkdesk.Gateway.Outcomes;
 using OcpTalkdesk.Gateway.Problems;
 using OcpTalkdesk.Gateway.Proxy;
@@ -52,6 +53,7 @@ return await StartupFailure.GuardAsync(async () =>
     builder.AddGatewayHealth();
     builder.AddGatewayTracing();
     builder.AddSandbox();
+    builder.AddOperatorConsole();
 
     var app = builder.Build();
     if (command.Kind == CommandKind.CheckConfig)
@@ -65,9 +67,11 @@ return await StartupFailure.GuardAsync(async () =>
     app.UseExecutionTimeouts();
     app.UseCallOutcomes();
     app.UseInboundAuth();
+    app.UseOperatorConsole();
     app.MapGatewayMetrics();
     app.MapGatewayHealth();
     app.MapDeliveryAdmin();
+    app.MapOperatorConsole();
     app.MapSandbox();
     app.MapGatewayProxy();
 

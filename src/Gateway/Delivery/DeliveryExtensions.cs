@@ -36,7 +36,8 @@ public static class DeliveryExtensions
         services.AddHostedService(sp => sp.GetRequiredService<AcceptedKeyWriter>());
         services.TryAddSingleton<RedeliveryWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<RedeliveryWorker>());
-        services.TryAddSingleton<DeliveryOperations>();
+        services.TryAddSingleton(sp => new DeliveryOperations(sp.GetRequiredService<IDeliveryStore>(), sp.GetRequiredService<RedeliveryWorker>(),
+            sp.GetRequiredService<OcpBreakers>(), sp.GetRequiredService<StoreHealth>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHealthChecks().AddCheck<DeliveryStoreHealthCheck>("delivery-store", tags: ["ready"]);
         services.AddOpenApi(AdminApiDocument.Name, AdminApiDocument.Configure);
         // Without a token events are parked (202), not refused: like an OCP® outage, that degrades

@@ -27,5 +27,8 @@ internal static class DeliveryStates
     /// </summary>
     public const string Stale = "stale";
 
+    /// <summary>Every state, in the order people read them (held first).</summary>
+    public static readonly IReadOnlyList<string> All = [Pending, Leased, Dead, Stale, Delivered, Discarded, Expired];
+
     public static bool IsKnown(string state) => state is Pending or Leased or Delivered or Dead or Discarded or Expired or Stale;
 }

@@ -23,7 +23,9 @@ internal sealed class InboundAuthResultHandler(ProblemResponder problems, Gatewa
 
     public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
-        if (authorizeResult.Succeeded || !(authorizeResult.Challenged || authorizeResult.Forbidden))
+        // Only Talkdesk's routes answer problem+json; the console's cookie challenge (a redirect to its sign-in) is the framework's.
+        if (authorizeResult.Succeeded || !(authorizeResult.Challenged || authorizeResult.Forbidden)
+            || context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>() is null)
         {
             await _default.HandleAsync(next, context, policy, authorizeResult);
             return;

@@ -128,6 +128,10 @@ public sealed class GatewayHost : IDisposable
     /// <summary>A client without inbound credentials.</summary>
     public HttpClient CreateAnonymousClient() => _factory.CreateClient();
 
+    /// <summary>A client that keeps cookies as a browser does; redirects are followed only when asked.</summary>
+    public HttpClient CreateBrowserClient(bool followRedirects = false) =>
+        _factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = followRedirects, HandleCookies = true });
+
     public void Dispose()
     {
         _factory.Dispose();

@@ -4,10 +4,27 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// What an operator's action means, in one place for the admin API and the console: a replay puts dead and stale
 /// events back to pending and wakes the worker; a discard removes one held event and lets its conversation go on.
 /// </summary>
-internal sealed class DeliveryOperations(IDeliveryStore store, RedeliveryWorker worker, TimeProvider time)
+public sealed class DeliveryOperations
 {
+    private readonly IDeliveryStore store;
+    private readonly RedeliveryWorker worker;
+    private readonly OcpBreakers breakers;
+    private readonly StoreHealth health;
+    private readonly TimeProvider time;
+
+    internal DeliveryOperations(IDeliveryStore store, RedeliveryWorker worker, OcpBreakers breakers, StoreHealth health, TimeProvider time)
+    {
+        (this.store, this.worker, this.breakers, this.health, this.time) = (store, worker, breakers, health, time);
+    }
+
+    /// <summary>The cluster whose circuit is open or half-open, or null when every one is closed.</summary>
+    public string? OpenCircuit => breakers.AnyOpen(out var cluster) ? cluster : null;
+
+    /// <summary>The store's last error while it is failing, or null when it answers.</summary>
+    public string? StoreError => health.LastError;
+
     /// <summary>Held events in <paramref name="state"/>, oldest first, at most <paramref name="limit"/> (1 to 1000).</summary>
-    public async Task<IReadOnlyList<DeliveryView>> ListAsync(string state, int limit) =>
+    internal async Task<IReadOnlyList<DeliveryView>> ListAsync(string state, int limit) =>
         (await store.ListAsync(state, Math.Clamp(limit, 1, 1000), CancellationToken.None)).Select(DeliveryView.Of).ToList();
 
     /// <summary>One dead or stale event and those after it in its conversation (or every one, with no id) back to pending.</summary>

@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using OcpTalkdesk.Gateway.Delivery;
+
+namespace OcpTalkdesk.Gateway.OperatorConsole.Pages;
+
+/// <summary>
+/// Dead letters: replay one (with the dead events after it in its conversation) or all; discard one after a
+/// confirmation step. The same operations as the admin API, audited the same way under the signed-in key's name.
+/// </summary>
+public sealed class DeadLettersModel(DeliveryOperations operations, TimeProvider time, ILoggerFactory loggers) : PageModel
+{
+    internal IReadOnlyList<DeliveryView> Rows { get; private set; } = [];
+
+    internal DeliveryView? Confirm { get; private set; }
+
+    /// <summary>What the last action did, or null.</summary>
+    [TempData]
+    public string? Done { get; set; }
+
+    /// <summary>Now, for the ages.</summary>
+    public DateTimeOffset Now { get; } = time.GetUtcNow();
+
+    public async Task OnGetAsync(long? confirm)
+    {
+        Rows = await operations.ListAsync(DeliveryStates.Dead, 100);
+        var id = confirm?.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Confirm = id is null ? null : Rows.FirstOrDefault(r => r.Id == id);
+    }
+
+    public async Task<IActionResult> OnPostReplayAsync(long id)
+    {
+        var count = await operations.ReplayAsync(id);
+        Audit("replay-one", "event " + id, count == 0 ? "404" : $"200 ({count} replayed)");
+        Done = count == 0 ? $"Event {id} is no longer dead." : $"Replayed {count} event(s) of event {id}'s conversation.";
+        return RedirectToPage();
+    }
+
+    public async Task<IActionResult> OnPostReplayAllAsync()
+    {
+        var count = await operations.ReplayAsync(null);
+        Audit("replay", "every dead event", $"200 ({count} replayed)");
+        Done = $"Replayed {count} event(s).";
+        return RedirectToPage();
+    }
+
+    public async Task<IActionResult> OnPostDiscardAsync(long id)
+    {
+        var discarded = await operations.DiscardAsync(id);
+        Audit("discard", "event " + id, discarded ? "204" : "404");
+        Done = discarded ? $"Discarded event {id}." : $"Event {id} is no longer held.";
+        return RedirectToPage();
+    }
+
+    private void Audit(string action, string target, string outcome) =>
+        DeliveryLog.AdminAction(loggers.CreateLogger("OcpTalkdesk.Gateway.Delivery.Audit"), action, target, "console:" + User.Identity?.Name, outcome);
+}

@@ -1,0 +1,169 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using OcpTalkdesk.Gateway.Tests.Delivery;
+using OcpTalkdesk.Gateway.Tests.Integration;
+
+namespace OcpTalkdesk.Gateway.Tests.Console;
+
+/// <summary>
+/// The operator console over HTTP as a browser uses it (cookies, forms, antiforgery tokens), against the real gateway
+/// with a WireMock.Net OCP®: sign-in, sessions, the overview, and dead letters replayed and discarded end to end.
+/// </summary>
+public sealed partial class ConsoleTests : IDisposable
+{
+    private const string AdminKey = "console-admin-key-0001";
+    private readonly string _folder = Directory.CreateTempSubdirectory("gateway-console-").FullName;
+    private readonly GatewayHost _host;
+
+    public ConsoleTests()
+    {
+        var settings = StoreAndForwardTests.Settings(_folder);
+        settings["Gateway:Delivery:AdminKeys:alice"] = AdminKey;
+        settings["Gateway:Delivery:MaxAge"] = "00:00:00.300";
+        _host = GatewayHost.Create(settings);
+    }
+
+    public void Dispose()
+    {
+        _host.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"(?<token>[^\"]+)\"")]
+    private static partial Regex Token();
+
+    private static async Task<string> TokenFromAsync(HttpClient browser, string page)
+    {
+        var html = await browser.GetStringAsync(page);
+        return Token().Match(html).Groups["token"].Value;
+    }
+
+    private static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>
+        new(fields.Select(f => new KeyValuePair<string, string>(f.Name, f.Value)));
+
+    private async Task<HttpClient> SignedInAsync()
+    {
+        var browser = _host.CreateBrowserClient();
+        var token = await TokenFromAsync(browser, "/console/SignIn");
+        var answer = await browser.PostAsync("/console/SignIn", Form(("AdminKey", AdminKey), ("__RequestVerificationToken", token)));
+        Assert.Equal(HttpStatusCode.Redirect, answer.StatusCode);
+        return browser;
+    }
+
+    [Fact]
+    public async Task Every_page_without_a_session_leads_to_the_sign_in_form()
+    {
+        var browser = _host.CreateBrowserClient();
+
+        var overview = await browser.GetAsync("/console/");
+        var dead = await browser.GetAsync("/console/DeadLetters");
+        var form = await browser.GetStringAsync("/console/SignIn");
+
+        Assert.Equal(HttpStatusCode.Redirect, overview.StatusCode);
+        Assert.StartsWith("/console/SignIn", overview.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, dead.StatusCode);
+        Assert.Contains("<label for=\"AdminKey\">Admin key</label>", form, StringComparison.Ordinal);
+        Assert.Contains(">Sign in</button>", form, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_wrong_key_shows_the_form_again_and_makes_no_session()
+    {
+        var browser = _host.CreateBrowserClient();
+        var token = await TokenFromAsync(browser, "/console/SignIn");
+
+        var answer = await browser.PostAsync("/console/SignIn", Form(("AdminKey", "not-the-admin-key-000"), ("__RequestVerificationToken", token)));
+        var html = await answer.Content.ReadAsStringAsync();
+        var after = await browser.GetAsync("/console/");
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Contains("not one of the configured admin keys", html, StringComparison.Ordinal);
+        Assert.DoesNotContain(answer.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : [], c => c.StartsWith("ocp-console=", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_right_key_signs_in_with_a_strict_http_only_cookie_and_sign_out_ends_the_session()
+    {
+        var browser = _host.CreateBrowserClient();
+        var token = await TokenFromAsync(browser, "/console/SignIn");
+
+        var signIn = await browser.PostAsync("/console/SignIn", Form(("AdminKey", AdminKey), ("__RequestVerificationToken", token)));
+        var cookie = signIn.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("ocp-console=", StringComparison.Ordinal));
+        var overview = await browser.GetStringAsync("/console/");
+        var signOutToken = Token().Match(overview).Groups["token"].Value;
+        var signOut = await browser.PostAsync("/console/SignIn?handler=SignOut", Form(("__RequestVerificationToken", signOutToken)));
+        var after = await browser.GetAsync("/console/");
+
+        Assert.Equal("/console/", signIn.Headers.Location!.OriginalString);
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/console", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("<h1>Overview</h1>", overview, StringComparison.Ordinal);
+        Assert.Contains("alice", overview, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task Dead_letters_are_listed_replayed_in_order_and_discarded_after_a_confirmation()
+    {
+        StoreAndForwardTests.OcpAnswers(_host, 503);
+        var client = _host.CreateClient();
+        foreach (var (conversation, message) in new[] { ("D", "d-1"), ("D", "d-2"), ("X", "x-1") })
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event(conversation, message)))).StatusCode);
+        }
+
+        Assert.True(await Eventually.HoldsAsync(async () => (await StoreAndForwardTests.ListAsync(_host, "dead")).Count == 3), "not dead-lettered");
+        var dead = await StoreAndForwardTests.ListAsync(_host, "dead");
+        var headOfD = dead.First(e => e.GetProperty("conversationId").GetString() == "D").GetProperty("id").GetString();
+        var x = dead.Single(e => e.GetProperty("conversationId").GetString() == "X").GetProperty("id").GetString();
+        var browser = await SignedInAsync();
+        var page = await browser.GetStringAsync("/console/DeadLetters");
+        StoreAndForwardTests.OcpAnswers(_host, 200);
+
+        var replay = await browser.PostAsync($"/console/DeadLetters?handler=Replay&id={headOfD}", Form(("__RequestVerificationToken", Token().Match(page).Groups["token"].Value)));
+        Assert.True(await Eventually.HoldsAsync(() => StoreAndForwardTests.Delivered(_host).Count == 2), "the replayed conversation was not delivered");
+        var confirm = await browser.GetStringAsync($"/console/DeadLetters?confirm={x}");
+        var discard = await browser.PostAsync($"/console/DeadLetters?handler=Discard&id={x}", Form(("__RequestVerificationToken", Token().Match(confirm).Groups["token"].Value)));
+        var after = await browser.GetStringAsync("/console/DeadLetters");
+
+        Assert.Contains("<td>X</td>", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, replay.StatusCode);
+        Assert.Equal(["d-1", "d-2"], StoreAndForwardTests.Delivered(_host));
+        Assert.Contains($"Discard event {x}?", confirm, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, discard.StatusCode);
+        Assert.Contains($"Discarded event {x}.", after, StringComparison.Ordinal);
+        Assert.Contains("No dead letters.", after, StringComparison.Ordinal);
+        Assert.Empty(await StoreAndForwardTests.ListAsync(_host, "dead"));
+    }
+
+    [Fact]
+    public async Task A_post_without_the_antiforgery_token_is_refused_400_and_changes_nothing()
+    {
+        StoreAndForwardTests.OcpAnswers(_host, 503);
+        Assert.Equal(HttpStatusCode.Accepted, (await _host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("F", "f-1")))).StatusCode);
+        Assert.True(await Eventually.HoldsAsync(async () => (await StoreAndForwardTests.ListAsync(_host, "dead")).Count == 1), "not dead-lettered");
+        var id = (await StoreAndForwardTests.ListAsync(_host, "dead"))[0].GetProperty("id").GetString();
+        var browser = await SignedInAsync();
+
+        var forged = await browser.PostAsync($"/console/DeadLetters?handler=Discard&id={id}", Form());
+
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        Assert.Single(await StoreAndForwardTests.ListAsync(_host, "dead"));
+    }
+
+    [Fact]
+    public async Task Without_an_admin_key_there_is_no_console()
+    {
+        var settings = StoreAndForwardTests.Settings(_folder, connectionString: $"Data Source={Path.Combine(_folder, "other.db")}");
+        settings.Remove("Gateway:Delivery:AdminApiKeys:0");
+        using var host = GatewayHost.Create(settings);
+
+        var answer = await host.CreateBrowserClient().GetAsync("/console/");
+
+        Assert.Equal(HttpStatusCode.NotFound, answer.StatusCode);
+    }
+}
