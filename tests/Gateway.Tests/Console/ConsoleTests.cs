@@ -156,6 +156,20 @@ public sealed partial class ConsoleTests : IDisposable
     }
 
     [Fact]
+    public async Task Sign_in_attempts_are_limited_per_client()
+    {
+        var browser = _host.CreateBrowserClient();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 21; i++)
+        {
+            statuses.Add((await browser.PostAsync("/console/SignIn", Form(("AdminKey", "guess-" + i)))).StatusCode);
+        }
+
+        Assert.DoesNotContain(HttpStatusCode.TooManyRequests, statuses.Take(20));
+        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[20]);
+    }
+
+    [Fact]
     public async Task Without_an_admin_key_there_is_no_console()
     {
         var settings = StoreAndForwardTests.Settings(_folder, connectionString: $"Data Source={Path.Combine(_folder, "other.db")}");
