@@ -56,6 +56,24 @@ internal interface IDeliveryStore
     /// <summary>Events in a state, oldest first (bodies included: the admin API leaves them out).</summary>
     Task<IReadOnlyList<StoredEvent>> ListAsync(string state, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Conversations with held events (pending, leased or dead), one row each with its head: those whose head has failed
+    /// (attempts made, or dead) first, most recently due first; <paramref name="offset"/> and <paramref name="limit"/> page.
+    /// </summary>
+    Task<IReadOnlyList<HeldConversation>> HeldConversationsAsync(int offset, int limit, CancellationToken cancellationToken);
+
+    /// <summary>A conversation's held and set-aside events (pending, leased, dead, stale), in order.</summary>
+    Task<IReadOnlyList<StoredEvent>> ConversationAsync(string conversationId, CancellationToken cancellationToken);
+
+    /// <summary>Makes a pending head due now (an operator's "retry now"); false when it is not a pending head.</summary>
+    Task<bool> RetryNowAsync(long id, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sets a pending or dead head aside (state <c>stale</c>, reason <paramref name="reason"/>: kept, replayable, not
+    /// blocking) so the rest of its conversation goes on; false when it is not such a head.
+    /// </summary>
+    Task<bool> SkipAsync(long id, string reason, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>Moves dead events back to pending (one, with the dead events behind it in its conversation, or all).</summary>
     Task<int> ReplayAsync(long? id, DateTimeOffset now, CancellationToken cancellationToken);
 

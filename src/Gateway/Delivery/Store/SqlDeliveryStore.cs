@@ -526,6 +526,84 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         return events;
     }
 
+    public async Task<IReadOnlyList<HeldConversation>> HeldConversationsAsync(int offset, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        // From the heads' partial index; the count per conversation from the conversation index.
+        await using var command = Command(connection, null,
+            "SELECT h.conversation_id, " +
+            $"(SELECT COUNT(*) FROM ocp_deliveries c WHERE c.conversation_id = h.conversation_id AND c.state IN {Blocking}), " +
+            "h.id, h.event_type, h.state, h.attempts, h.next_attempt_at, h.last_error, h.received_at FROM ocp_deliveries h WHERE h.head = 1 " +
+            "ORDER BY (CASE WHEN h.attempts > 0 OR h.state = 'dead' THEN 0 ELSE 1 END), h.next_attempt_at DESC, h.id DESC LIMIT @l OFFSET @o",
+            ("l", limit), ("o", offset));
+        var rows = new List<HeldConversation>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new HeldConversation(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4),
+                reader.GetInt32(5), FromMs(reader.GetInt64(6)), reader.IsDBNull(7) ? null : reader.GetString(7), FromMs(reader.GetInt64(8))));
+        }
+
+        return rows;
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> ConversationAsync(string conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            $"SELECT {Columns} FROM ocp_deliveries WHERE conversation_id = @c AND state IN ('pending', 'leased', 'dead', 'stale') ORDER BY id LIMIT 1000",
+            ("c", conversationId));
+        var events = new List<StoredEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(Read(reader));
+        }
+
+        return events;
+    }
+
+    public async Task<bool> RetryNowAsync(long id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        using var turn = await EnterWriteAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        var count = await ExecuteAsync(connection, transaction,
+            "UPDATE ocp_deliveries SET next_attempt_at = @now WHERE id = @id AND head = 1 AND state = 'pending'", cancellationToken, ("now", Ms(now)), ("id", id));
+        await transaction.CommitAsync(cancellationToken);
+        return count > 0;
+    }
+
+    public async Task<bool> SkipAsync(long id, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        using var turn = await EnterWriteAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        await using var find = Command(connection, transaction, "SELECT conversation_id FROM ocp_deliveries WHERE id = @id AND head = 1", ("id", id));
+        if (await find.ExecuteScalarAsync(cancellationToken) is not string conversation)
+        {
+            return false;
+        }
+
+        await LockConversationAsync(connection, transaction, conversation, cancellationToken);
+        MayHoldEvents();
+        // Not a leased head: it is being sent now, and its answer decides.
+        var count = await ExecuteAsync(connection, transaction,
+            "UPDATE ocp_deliveries SET state = 'stale', head = 0, finished_at = @now, last_error = @e WHERE id = @id AND head = 1 AND state IN ('pending', 'dead')",
+            cancellationToken, ("now", Ms(now)), ("e", reason), ("id", id));
+        if (count > 0)
+        {
+            // Events behind a dead head were dead too: the conversation goes on with them.
+            await ExecuteAsync(connection, transaction,
+                "UPDATE ocp_deliveries SET state = 'pending', next_attempt_at = @now, deadline_from = @now, finished_at = NULL WHERE conversation_id = @c AND state = 'dead' AND id > @id AND length(body) > 0",
+                cancellationToken, ("now", Ms(now)), ("c", conversation), ("id", id));
+            await ExecuteAsync(connection, transaction, Promote, cancellationToken, ("c", conversation));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return count > 0;
+    }
+
     public async Task<int> ReplayAsync(long? id, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var sql = id is null
@@ -535,6 +613,8 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        // A replayed stale event was not held: the live step must ask the table again, not its memory of "nothing held".
+        MayHoldEvents();
         var count = await ExecuteAsync(connection, transaction, sql, cancellationToken, ("now", Ms(now)), ("id", id ?? 0L));
         if (count > 0)
         {

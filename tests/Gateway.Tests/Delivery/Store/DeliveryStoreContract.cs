@@ -161,6 +161,85 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task A_stale_event_replayed_when_nothing_else_is_held_blocks_its_conversation_again()
+    {
+        var store = await CreateStoreAsync();
+        var a1 = await store.ParkAsync(LiveEvent("A", "a1", T0), DeliveryStates.Pending, T0, default);
+        Assert.Equal(1, await store.SetAsideStaleAsync("message_created", T0.AddMilliseconds(1), T0, "expired: test", default));
+        // The worker's round: the store may now remember that nothing is held.
+        Assert.Empty(await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default));
+
+        Assert.Equal(1, await store.ReplayAsync(a1, T0, default));
+        var (_, blocking) = await store.LookupAsync("key-new", Ms(T0), T0.AddHours(-1), "A", default);
+
+        Assert.Equal(DeliveryStates.Pending, blocking);
+    }
+
+    [Fact]
+    public async Task Held_conversations_are_listed_failing_heads_first_with_their_counts_and_events_in_order()
+    {
+        var store = await CreateStoreAsync();
+        var a1 = await store.ParkAsync(Event("A", "a1"), DeliveryStates.Pending, T0, default);
+        var a2 = await store.ParkAsync(Event("A", "a2"), DeliveryStates.Pending, T0, default);
+        await store.ParkAsync(Event("B", "b1") with { Attempts = 0, NextAttemptAt = T0.AddSeconds(5) }, DeliveryStates.Pending, T0, default);
+        await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default);
+        Assert.Equal(1, await store.FinishAsync("r", [new AttemptResult(a1, "A", null, T0.AddMinutes(1), "OCP® answered 503")], T0, default));
+
+        var rows = await store.HeldConversationsAsync(0, 10, default);
+        var second = await store.HeldConversationsAsync(1, 10, default);
+        var events = await store.ConversationAsync("A", default);
+
+        Assert.Equal(["A", "B"], rows.Select(r => r.ConversationId));
+        Assert.Equal(2, rows[0].Held);
+        Assert.Equal(a1, rows[0].HeadId);
+        Assert.Equal(1, rows[0].HeadAttempts);
+        Assert.Equal("OCP® answered 503", rows[0].LastError);
+        Assert.Equal(["B"], second.Select(r => r.ConversationId));
+        Assert.Equal([a1, a2], events.Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task Retry_now_makes_a_pending_head_due_and_skip_sets_it_aside_so_the_conversation_goes_on()
+    {
+        var store = await CreateStoreAsync();
+        var a1 = await store.ParkAsync(Event("A", "a1") with { NextAttemptAt = T0.AddHours(1) }, DeliveryStates.Pending, T0, default);
+        var a2 = await store.ParkAsync(Event("A", "a2"), DeliveryStates.Pending, T0, default);
+
+        Assert.False(await store.RetryNowAsync(a2, T0, default));
+        Assert.Empty(await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default));
+        Assert.True(await store.RetryNowAsync(a1, T0, default));
+        var due = await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default);
+        Assert.Equal([a1], due.Select(e => e.Id));
+        Assert.Equal(1, await store.FinishAsync("r", [new AttemptResult(a1, "A", null, T0.AddHours(1), "503")], T0, default));
+
+        Assert.False(await store.SkipAsync(a2, "skipped", T0, default));
+        Assert.True(await store.SkipAsync(a1, "skipped by console:alice", T0, default));
+        var next = await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default);
+
+        Assert.Equal([a2], next.Select(e => e.Id));
+        var aside = Assert.Single(await store.ListAsync(DeliveryStates.Stale, 10, default));
+        Assert.Equal(a1, aside.Id);
+        Assert.Equal("skipped by console:alice", aside.LastError);
+    }
+
+    [Fact]
+    public async Task Skipping_a_dead_head_lets_the_events_dead_behind_it_go_on_in_order()
+    {
+        var store = await CreateStoreAsync();
+        var a1 = await store.ParkAsync(Event("A", "a1"), DeliveryStates.Pending, T0, default);
+        var a2 = await store.ParkAsync(Event("A", "a2"), DeliveryStates.Pending, T0, default);
+        var a3 = await store.ParkAsync(Event("A", "a3"), DeliveryStates.Pending, T0, default);
+        Assert.Equal(3, await store.DeadLetterAsync(a1, "not delivered within MaxAge", T0, default));
+
+        Assert.True(await store.SkipAsync(a1, "skipped", T0, default));
+        var first = await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default);
+
+        Assert.Equal([a2], first.Select(e => e.Id));
+        Assert.Equal(1, await CompleteAsync(store, a2, "A", "r", T0));
+        Assert.Equal([a3], (await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+    }
+
+    [Fact]
     public async Task A_stale_event_is_set_aside_without_blocking_its_conversation_and_replay_brings_it_back()
     {
         var store = await CreateStoreAsync();
