@@ -141,6 +141,54 @@ public sealed partial class ConsoleTests : IDisposable
     }
 
     [Fact]
+    public async Task Held_conversations_lead_to_their_events_where_skip_lets_the_conversation_go_on_and_retry_now_delivers()
+    {
+        var settings = StoreAndForwardTests.Settings(_folder, connectionString: $"Data Source={Path.Combine(_folder, "held.db")}");
+        settings["Gateway:Delivery:AdminKeys:alice"] = AdminKey;
+        settings["Gateway:Delivery:RetrySchedule:0"] = "01:00:00";
+        settings["Gateway:Delivery:Breaker:Enabled"] = "false";
+        using var host = GatewayHost.Create(settings);
+        StoreAndForwardTests.OcpAnswers(host, 503);
+        var client = host.CreateClient();
+        foreach (var message in new[] { "h-1", "h-2", "h-3" })
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("H", message)))).StatusCode);
+        }
+
+        var browser = host.CreateBrowserClient();
+        var signInToken = await TokenFromAsync(browser, "/console/SignIn");
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.PostAsync("/console/SignIn", Form(("AdminKey", AdminKey), ("__RequestVerificationToken", signInToken)))).StatusCode);
+        var held = await browser.GetStringAsync("/console/Held");
+        var pending = await StoreAndForwardTests.ListAsync(host, "pending");
+        var ids = pending.Select(e => e.GetProperty("id").GetString()!).ToList();
+        var key = pending[0].GetProperty("idempotencyKey").GetString()!;
+        var found = await browser.GetAsync("/console/Search?q=" + key);
+        var missing = await browser.GetStringAsync("/console/Search?q=no-such-thing");
+        var page = await browser.GetStringAsync("/console/Conversation/H");
+
+        // Skip the head: it is set aside, and the conversation goes on with the next one, which is made due now.
+        StoreAndForwardTests.OcpAnswers(host, 200);
+        var skip = await browser.PostAsync($"/console/Conversation/H?handler=Skip&event={ids[0]}", Form(("__RequestVerificationToken", Token().Match(page).Groups["token"].Value)));
+        var afterSkip = await browser.GetStringAsync("/console/Conversation/H");
+        var retry = await browser.PostAsync($"/console/Conversation/H?handler=RetryNow&event={ids[1]}", Form(("__RequestVerificationToken", Token().Match(afterSkip).Groups["token"].Value)));
+
+        Assert.Contains("<a href=\"/console/Conversation/H\">H</a>", held, StringComparison.Ordinal);
+        Assert.Contains("<td>3</td>", held, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, found.StatusCode);
+        Assert.Equal("/console/Conversation/H", found.Headers.Location!.OriginalString);
+        Assert.Contains("Nothing stored matches", missing, StringComparison.Ordinal);
+        Assert.Contains(">Retry now</button>", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, skip.StatusCode);
+        Assert.Contains("set aside", afterSkip, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, retry.StatusCode);
+        Assert.True(await Eventually.HoldsAsync(() => StoreAndForwardTests.Delivered(host).Count == 2), "the rest of the conversation was not delivered");
+        Assert.Equal(["h-2", "h-3"], StoreAndForwardTests.Delivered(host));
+        var aside = Assert.Single(await StoreAndForwardTests.ListAsync(host, "stale"));
+        Assert.Equal("skipped by console:alice", aside.GetProperty("lastError").GetString());
+        Assert.Contains("<td>stale</td>", await browser.GetStringAsync("/console/DeadLetters"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_post_without_the_antiforgery_token_is_refused_400_and_changes_nothing()
     {
         StoreAndForwardTests.OcpAnswers(_host, 503);

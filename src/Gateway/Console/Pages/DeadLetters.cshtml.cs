@@ -23,7 +23,8 @@ public sealed class DeadLettersModel(DeliveryOperations operations, TimeProvider
 
     public async Task OnGetAsync(long? confirm)
     {
-        Rows = await operations.ListAsync(DeliveryStates.Dead, 100);
+        // Dead letters and events set aside (stale: too late, or skipped): both kept, replayable, never delivered alone.
+        Rows = [.. await operations.ListAsync(DeliveryStates.Dead, 100), .. await operations.ListAsync(DeliveryStates.Stale, 100)];
         var id = confirm?.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Confirm = id is null ? null : Rows.FirstOrDefault(r => r.Id == id);
     }

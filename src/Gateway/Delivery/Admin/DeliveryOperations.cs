@@ -38,6 +38,33 @@ public sealed class DeliveryOperations
     /// <summary>Discards one held event; false when there is none with that id.</summary>
     public Task<bool> DiscardAsync(long id) => store.DiscardAsync(id, time.GetUtcNow(), CancellationToken.None);
 
+    /// <summary>One page of conversations with held events, failing heads first.</summary>
+    internal Task<IReadOnlyList<HeldConversation>> HeldAsync(int page, int pageSize) =>
+        store.HeldConversationsAsync(Math.Max(0, page) * pageSize, pageSize, CancellationToken.None);
+
+    /// <summary>A conversation's held and set-aside events in order, without bodies.</summary>
+    internal async Task<IReadOnlyList<DeliveryView>> ConversationAsync(string conversationId) =>
+        (await store.ConversationAsync(conversationId, CancellationToken.None)).Select(DeliveryView.Of).ToList();
+
+    /// <summary>The conversation a conversation id, an event id or an idempotency key names, or null.</summary>
+    public Task<string?> FindAsync(string term) => store.FindConversationAsync(term.Trim(), CancellationToken.None);
+
+    /// <summary>Its pending head due now, and the worker woken; false when it is not a pending head.</summary>
+    public async Task<bool> RetryNowAsync(long id)
+    {
+        var done = await store.RetryNowAsync(id, time.GetUtcNow(), CancellationToken.None);
+        worker.Wake();
+        return done;
+    }
+
+    /// <summary>The head set aside (kept, replayable) so the rest of its conversation goes on; false when it is not a head.</summary>
+    public async Task<bool> SkipAsync(long id, string who)
+    {
+        var done = await store.SkipAsync(id, "skipped by " + who, time.GetUtcNow(), CancellationToken.None);
+        worker.Wake();
+        return done;
+    }
+
     /// <summary>Counts by state and the receive time of the oldest pending event.</summary>
     public Task<(IReadOnlyDictionary<string, long> Counts, DateTimeOffset? OldestPending)> StatsAsync() => store.StatsAsync(CancellationToken.None);
 }

@@ -65,6 +65,9 @@ internal interface IDeliveryStore
     /// <summary>A conversation's held and set-aside events (pending, leased, dead, stale), in order.</summary>
     Task<IReadOnlyList<StoredEvent>> ConversationAsync(string conversationId, CancellationToken cancellationToken);
 
+    /// <summary>The conversation a search term names: a conversation id, a stored event's id, or an event's idempotency key; null when none.</summary>
+    Task<string?> FindConversationAsync(string term, CancellationToken cancellationToken);
+
     /// <summary>Makes a pending head due now (an operator's "retry now"); false when it is not a pending head.</summary>
     Task<bool> RetryNowAsync(long id, DateTimeOffset now, CancellationToken cancellationToken);
 

@@ -563,6 +563,15 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         return events;
     }
 
+    public async Task<string?> FindConversationAsync(string term, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT conversation_id FROM ocp_deliveries WHERE conversation_id = @t OR id = @n OR idempotency_key = @t ORDER BY id DESC LIMIT 1",
+            ("t", term), ("n", long.TryParse(term, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) ? id : -1L));
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
     public async Task<bool> RetryNowAsync(long id, DateTimeOffset now, CancellationToken cancellationToken)
     {
         using var turn = await EnterWriteAsync(cancellationToken);
