@@ -113,9 +113,6 @@ internal sealed class ClusterPace : IDisposable
         }
     }
 
-    /// <summary>Redelivery forwards in flight.</summary>
-    public int InFlight => Volatile.Read(ref _inFlight);
-
     /// <summary>
     /// Takes a slot for a redelivery forward (and a token, with a rate cap); false when the cluster has none now. The
     /// <paramref name="ticket"/> identifies the send for <see cref="Finished"/>. <paramref name="force"/> takes one whatever

@@ -54,9 +54,18 @@ public sealed class StoreAndForwardTests : IDisposable
 
     private void OcpAnswers(int status) => OcpAnswers(_host, status);
 
-    internal static void OcpAnswers(GatewayHost host, int status)
+    /// <summary>What OCP® answers from now on; its log of what it received is cleared too unless <paramref name="keepLog"/>.</summary>
+    internal static void OcpAnswers(GatewayHost host, int status, bool keepLog = false)
     {
-        host.Ocp.Reset();
+        if (keepLog)
+        {
+            host.Ocp.ResetMappings();
+        }
+        else
+        {
+            host.Ocp.Reset();
+        }
+
         host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(status));
     }
 

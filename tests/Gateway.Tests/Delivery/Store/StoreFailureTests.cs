@@ -206,13 +206,23 @@ public sealed class StoreOutageTests : IDisposable
         Assert.Single(host.Ocp.LogEntries);
     }
 
-    private bool KeyStored(string key)
+    private bool KeyStored(string key) => KeyStored(Database, key);
+
+    /// <summary>Whether the SQLite file has the key (false while the file cannot be read).</summary>
+    internal static bool KeyStored(string file, string key)
     {
-        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Database};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM ocp_event_keys WHERE idempotency_key = $k";
-        command.Parameters.AddWithValue("$k", key);
-        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        try
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM ocp_event_keys WHERE idempotency_key = $k";
+            command.Parameters.AddWithValue("$k", key);
+            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return false;
+        }
     }
 }

@@ -88,7 +88,7 @@ public sealed class StoreRestartTests : IAsyncLifetime
         }
 
         Assert.True(await Eventually.HoldsAsync(async () => await ParksAsync(host), TimeSpan.FromSeconds(30)), "not parking again after space came back");
-        await AfterTheStoreIsBackAsync(host, outcome, () => Task.FromResult(KeyStoredInSqlite(file, outcome.Key)));
+        await AfterTheStoreIsBackAsync(host, outcome, () => Task.FromResult(StoreOutageTests.KeyStored(file, outcome.Key)));
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public sealed class StoreRestartTests : IAsyncLifetime
         await MakeWritableAsync(folder);
 
         Assert.True(await Eventually.HoldsAsync(async () => await ParksAsync(host), TimeSpan.FromSeconds(30)), "not parking again after the file was writable again");
-        await AfterTheStoreIsBackAsync(host, outcome, () => Task.FromResult(KeyStoredInSqlite(file, outcome.Key)));
+        await AfterTheStoreIsBackAsync(host, outcome, () => Task.FromResult(StoreOutageTests.KeyStored(file, outcome.Key)));
     }
 
     private static GatewayHost Host(Dictionary<string, string?> settings)
@@ -116,17 +116,10 @@ public sealed class StoreRestartTests : IAsyncLifetime
         return GatewayHost.Create(settings, services: s => s.AddLogging(l => l.AddFakeLogging().SetMinimumLevel(LogLevel.Debug)));
     }
 
-    /// <summary>What OCP® answers from now on; what it has received stays in its log.</summary>
-    private static void OcpAnswers(GatewayHost host, int status)
-    {
-        host.Ocp.ResetMappings();
-        host.Ocp.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(status));
-    }
-
     /// <summary>One event while OCP® refuses it: true when it was parked (202).</summary>
     private async Task<bool> ParksAsync(GatewayHost host)
     {
-        OcpAnswers(host, 503);
+        StoreAndForwardTests.OcpAnswers(host, 503, keepLog: true);
         return await SendRefusedAsync(host) == HttpStatusCode.Accepted;
     }
 
@@ -151,12 +144,12 @@ public sealed class StoreRestartTests : IAsyncLifetime
         var client = host.CreateClient();
         // The first writes may still land (SQLite's WAL may have room, a pooled connection may still answer): until
         // one is refused, what is answered 202 is kept, which the test checks after the store is back.
-        OcpAnswers(host, 503);
+        StoreAndForwardTests.OcpAnswers(host, 503, keepLog: true);
         Assert.True(await Eventually.HoldsAsync(async () => await SendRefusedAsync(host) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30)),
             "an event OCP® refused was never answered 503 while the store was away");
         var unready = await host.CreateAnonymousClient().GetAsync("/readyz");
 
-        OcpAnswers(host, 200);
+        StoreAndForwardTests.OcpAnswers(host, 200, keepLog: true);
         var body = StoreAndForwardTests.Event("forwarded-while-away", "f-1");
         var forwarded = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(body));
         var degraded = await host.CreateAnonymousClient().GetAsync("/readyz");
@@ -175,7 +168,7 @@ public sealed class StoreRestartTests : IAsyncLifetime
     private async Task AfterTheStoreIsBackAsync(GatewayHost host, AwayOutcome outcome, Func<Task<bool>> keyStored)
     {
         Assert.True(await Eventually.HoldsAsync(keyStored, TimeSpan.FromSeconds(30)), "the key of the event forwarded while the store was away was not written");
-        OcpAnswers(host, 200);
+        StoreAndForwardTests.OcpAnswers(host, 200, keepLog: true);
         var resend = await host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(outcome.Body));
         Assert.True(await Eventually.HoldsAsync(async () => (await host.CreateAnonymousClient().GetAsync("/readyz")).StatusCode == HttpStatusCode.OK), "not ready after the store came back");
 
@@ -204,23 +197,6 @@ public sealed class StoreRestartTests : IAsyncLifetime
             return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) == 1;
         }
         catch (Npgsql.NpgsqlException)
-        {
-            return false;
-        }
-    }
-
-    private static bool KeyStoredInSqlite(string file, string key)
-    {
-        try
-        {
-            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=False");
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM ocp_event_keys WHERE idempotency_key = $k";
-            command.Parameters.AddWithValue("$k", key);
-            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1;
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException)
         {
             return false;
         }
