@@ -31,6 +31,10 @@ public static class ConsoleExtensions
         }
 
         var services = builder.Services;
+        // Razor escapes every non-ASCII character by default (® as &#xAE;, a customer's accents as entities); the pages are
+        // UTF-8, so only what HTML needs escaped is.
+        services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(options =>
+            options.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         services.AddRazorPages(options =>
         {
             options.RootDirectory = "/Console/Pages";
@@ -75,7 +79,21 @@ public static class ConsoleExtensions
     {
         if (IsOn(app.Configuration))
         {
-            app.UseWhen(context => context.Request.Path.StartsWithSegments(PathBase), console => console.UseRateLimiter());
+            app.UseWhen(context => context.Request.Path.StartsWithSegments(PathBase), console =>
+            {
+                console.Use((context, next) =>
+                {
+                    // Pages carry held events' ids, errors and (on request) a customer's chat: never cached, never framed,
+                    // nothing loaded from elsewhere (the one stylesheet is in the page).
+                    var headers = context.Response.Headers;
+                    headers.CacheControl = "no-store";
+                    headers.XContentTypeOptions = "nosniff";
+                    headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                    headers["Referrer-Policy"] = "no-referrer";
+                    return next(context);
+                });
+                console.UseRateLimiter();
+            });
         }
 
         return app;

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using OcpTalkdesk.Gateway.Tests.Delivery;
 using OcpTalkdesk.Gateway.Tests.Integration;
 
@@ -22,7 +25,7 @@ public sealed partial class ConsoleTests : IDisposable
         // Parked events stay parked until a test dead-letters them itself (DeadLetterAllAsync): a short MaxAge would
         // dead-letter a replayed event again before it is delivered.
         settings["Gateway:Delivery:RetrySchedule:0"] = "01:00:00";
-        _host = GatewayHost.Create(settings);
+        _host = GatewayHost.Create(settings, services: s => s.AddLogging(l => l.AddFakeLogging()));
     }
 
     public void Dispose()
@@ -198,6 +201,37 @@ public sealed partial class ConsoleTests : IDisposable
         var aside = Assert.Single(await StoreAndForwardTests.ListAsync(host, "stale"));
         Assert.Equal("skipped by console:alice", aside.GetProperty("lastError").GetString());
         Assert.Contains("<td>stale</td>", await browser.GetStringAsync("/console/DeadLetters"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_conversation_shows_each_event_s_attempts_and_a_body_only_when_asked_with_an_audit_line()
+    {
+        StoreAndForwardTests.OcpAnswers(_host, 503);
+        Assert.Equal(HttpStatusCode.Accepted, (await _host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("A", "a-1")))).StatusCode);
+        var id = (await StoreAndForwardTests.ListAsync(_host, "pending"))[0].GetProperty("id").GetString();
+        var browser = await SignedInAsync();
+        var first = await browser.GetStringAsync("/console/Conversation/A");
+        // Retry now: the worker tries again (OCP® still answers 503), so the history has the live try and this one.
+        await browser.PostAsync($"/console/Conversation/A?handler=RetryNow&event={id}", Form(("__RequestVerificationToken", Token().Match(first).Groups["token"].Value)));
+        Assert.True(await Eventually.HoldsAsync(async () => Regex.Count(await browser.GetStringAsync("/console/Conversation/A"), "<td>retry</td>") == 2),
+            "the retried attempt did not appear in the history");
+        var page = await browser.GetStringAsync("/console/Conversation/A");
+
+        var shown = await browser.PostAsync($"/console/Conversation/A?handler=ShowBody&event={id}", Form(("__RequestVerificationToken", Token().Match(page).Groups["token"].Value)));
+        var withBody = await shown.Content.ReadAsStringAsync();
+
+        Assert.Contains($"Attempts of event {id}", page, StringComparison.Ordinal);
+        Assert.Equal(2, Regex.Count(page, "<td>retry</td>"));
+        Assert.Equal(2, Regex.Count(page, "<td>503</td>"));
+        Assert.DoesNotContain("text of a-1", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, shown.StatusCode);
+        Assert.True(shown.Headers.CacheControl?.NoStore);
+        Assert.Contains("text of a-1", withBody, StringComparison.Ordinal);
+        var audit = _host.Services.GetRequiredService<FakeLogCollector>().GetSnapshot()
+            .Where(r => r.Category == "OcpTalkdesk.Gateway.Delivery.Audit").Select(r => r.Message).ToList();
+        Assert.Contains($"Admin show-body event {id} by console:alice: shown", audit);
+        Assert.All(_host.Services.GetRequiredService<FakeLogCollector>().GetSnapshot(),
+            r => Assert.DoesNotContain("text of a-1", r.Message, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -16,6 +16,12 @@ public sealed class ConversationModel(DeliveryOperations operations, ILoggerFact
 
     internal IReadOnlyList<DeliveryView> Events { get; private set; } = [];
 
+    /// <summary>Each event's attempts, oldest first, by event id.</summary>
+    internal ILookup<string, DeliveryAttempt> Attempts { get; private set; } = Array.Empty<DeliveryAttempt>().ToLookup(a => string.Empty);
+
+    /// <summary>The event whose body was asked for, with the body (or why it cannot be shown); never set by a GET.</summary>
+    internal (string Id, string? Body, string? Why)? Shown { get; private set; }
+
     /// <summary>The id of the conversation's head (its first pending or dead event), or null.</summary>
     public string? HeadId { get; private set; }
 
@@ -23,10 +29,25 @@ public sealed class ConversationModel(DeliveryOperations operations, ILoggerFact
     [TempData]
     public string? Done { get; set; }
 
-    public async Task OnGetAsync()
+    public Task OnGetAsync() => LoadAsync();
+
+    private async Task LoadAsync()
     {
         Events = await operations.ConversationAsync(Id);
         HeadId = Events.FirstOrDefault(e => e.State is "pending" or "leased" or "dead")?.Id;
+        Attempts = (await operations.AttemptsAsync(Id)).ToLookup(a => a.DeliveryId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// A customer's chat is shown only on this explicit POST (never by a GET, so no prefetch or history replays it), in
+    /// this answer only (not kept for a redirect), and each showing is audited under the key's name.
+    /// </summary>
+    public async Task OnPostShowBodyAsync(long @event)
+    {
+        await LoadAsync();
+        var (body, why) = await operations.BodyAsync(Id, @event);
+        Audit("show-body", "event " + @event, body is null ? "not shown: " + why : "shown");
+        Shown = (@event.ToString(System.Globalization.CultureInfo.InvariantCulture), body, why);
     }
 
     public async Task<IActionResult> OnPostRetryNowAsync(long @event)

@@ -46,6 +46,24 @@ public sealed class DeliveryOperations
     internal async Task<IReadOnlyList<DeliveryView>> ConversationAsync(string conversationId) =>
         (await store.ConversationAsync(conversationId, CancellationToken.None)).Select(DeliveryView.Of).ToList();
 
+    /// <summary>The attempts of a conversation's held and set-aside events, by event then time.</summary>
+    internal Task<IReadOnlyList<DeliveryAttempt>> AttemptsAsync(string conversationId) => store.AttemptsAsync(conversationId, CancellationToken.None);
+
+    /// <summary>
+    /// The decrypted body of one held or set-aside event of the conversation, as text; null with the reason when there is
+    /// no such event or its body cannot be read. The caller audits that it was shown.
+    /// </summary>
+    internal async Task<(string? Body, string? Why)> BodyAsync(string conversationId, long id)
+    {
+        var stored = (await store.ConversationAsync(conversationId, CancellationToken.None)).FirstOrDefault(e => e.Id == id);
+        return stored switch
+        {
+            null => (null, "no such held event in this conversation"),
+            { Unreadable: { } why } => (null, why == UnprotectResult.MissingKey ? $"encrypted with key '{stored.KeyId}', which this gateway does not hold" : "its body fails authentication (altered)"),
+            _ => (System.Text.Encoding.UTF8.GetString(stored.Body), null),
+        };
+    }
+
     /// <summary>The conversation a conversation id, an event id or an idempotency key names, or null.</summary>
     public Task<string?> FindAsync(string term) => store.FindConversationAsync(term.Trim(), CancellationToken.None);
 

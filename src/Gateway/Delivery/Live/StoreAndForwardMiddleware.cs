@@ -92,6 +92,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         // Counted against the drain's pace, so redelivery yields to live events.
         var pace = pacing.For(cluster);
         var ticket = pace.LiveStarted();
+        var forwardStarted = time.GetTimestamp();
         try
         {
             await next(context);
@@ -134,7 +135,10 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
 
         if (attempt.Failure is { } failure && !context.Response.HasStarted)
         {
-            await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, failure, attempt.RetryAfter, attempted: true, settings, attempt.PushedBack);
+            // The failed forward is the event's first attempt (a pushback is not one): kept in its history.
+            var tried = attempt.PushedBack ? null : new DeliveryAttempt(0, now, "retry", context.Response.StatusCode is var status and >= 300 ? status : null,
+                failure, time.GetElapsedTime(forwardStarted));
+            await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, failure, attempt.RetryAfter, attempted: true, settings, attempt.PushedBack, tried);
             return;
         }
 
@@ -147,7 +151,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
     private static string NoAnswer(TimeSpan budget) => $"no answer within the attempt budget ({budget.TotalSeconds:0.###} s)";
 
     private async Task ParkAsync(HttpContext context, ValidatedEvent validated, string key, string conversation, string blocking,
-        string reason, TimeSpan? retryAfter, bool attempted, DeliveryOptions settings, bool pushedBack = false)
+        string reason, TimeSpan? retryAfter, bool attempted, DeliveryOptions settings, bool pushedBack = false, DeliveryAttempt? tried = null)
     {
         var now = time.GetUtcNow();
         // Pushed back: what OCP® asked for (or the schedule's first step), then first in line, and not counted as an attempt.
@@ -160,6 +164,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
             System.Diagnostics.Activity.Current?.Id)
         {
             RetryFirst = pushedBack,
+            LiveAttempt = tried,
         };
         ClearForwardOutcome(context);
         long id;

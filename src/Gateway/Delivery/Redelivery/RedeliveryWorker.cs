@@ -359,7 +359,11 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Whatever went wrong, the event is put back for a later attempt, never left leased until its lease runs out.
-            _done.Enqueue(new AttemptResult(stored.Id, stored.ConversationId, null, time.GetUtcNow() + Backoff.Next(settings.EffectiveRetrySchedule, stored.Attempts, null), ex.Message));
+            var now = time.GetUtcNow();
+            _done.Enqueue(new AttemptResult(stored.Id, stored.ConversationId, null, now + Backoff.Next(settings.EffectiveRetrySchedule, stored.Attempts, null), ex.Message)
+            {
+                Attempt = new DeliveryAttempt(stored.Id, now, "retry", null, ex.Message, TimeSpan.Zero),
+            });
         }
         finally
         {
@@ -378,6 +382,7 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
     private async Task<(AttemptResult Result, PaceSignal Signal, TimeSpan Latency)> DeliverAsync(StoredEvent stored, ClusterPace? pace, DeliveryOptions settings, CancellationToken cancellationToken)
     {
         using var activity = StartAttemptSpan(stored);
+        var startedAt = time.GetUtcNow();
         var started = time.GetTimestamp();
         var (status, failure, retryAfter, pushedBack) = await ForwardAsync(stored, settings, cancellationToken);
         var latency = time.GetElapsedTime(started);
@@ -405,7 +410,10 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
             var outcome = status is >= 200 and < 300 ? "delivered" : "rejected";
             metrics.DeliveryAttempted(outcome);
             DeliveryLog.Delivered(logger, stored.Id, stored.Attempts, outcome + " " + status);
-            return (new AttemptResult(stored.Id, stored.ConversationId, status.ToString(System.Globalization.CultureInfo.InvariantCulture), default, null), signal, latency);
+            return (new AttemptResult(stored.Id, stored.ConversationId, status.ToString(System.Globalization.CultureInfo.InvariantCulture), default, null)
+            {
+                Attempt = new DeliveryAttempt(stored.Id, startedAt, outcome, status, null, latency),
+            }, signal, latency);
         }
 
         if (pushedBack)
@@ -420,7 +428,10 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         var delay = Backoff.Next(settings.EffectiveRetrySchedule, stored.Attempts, retryAfter);
         metrics.DeliveryAttempted("retry");
         DeliveryLog.Retrying(logger, stored.Id, stored.Attempts, failure, Math.Round(delay.TotalSeconds, 1));
-        return (new AttemptResult(stored.Id, stored.ConversationId, null, time.GetUtcNow() + delay, failure), signal, latency);
+        return (new AttemptResult(stored.Id, stored.ConversationId, null, time.GetUtcNow() + delay, failure)
+        {
+            Attempt = new DeliveryAttempt(stored.Id, startedAt, "retry", status > 0 ? status : null, failure, latency),
+        }, signal, latency);
     }
 
     /// <summary>

@@ -65,6 +65,9 @@ internal interface IDeliveryStore
     /// <summary>A conversation's held and set-aside events (pending, leased, dead, stale), in order.</summary>
     Task<IReadOnlyList<StoredEvent>> ConversationAsync(string conversationId, CancellationToken cancellationToken);
 
+    /// <summary>The attempts of the events <see cref="ConversationAsync"/> lists, by event then time.</summary>
+    Task<IReadOnlyList<DeliveryAttempt>> AttemptsAsync(string conversationId, CancellationToken cancellationToken);
+
     /// <summary>The conversation a search term names: a conversation id, a stored event's id, or an event's idempotency key; null when none.</summary>
     Task<string?> FindConversationAsync(string term, CancellationToken cancellationToken);
 

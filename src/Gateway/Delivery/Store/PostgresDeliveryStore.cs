@@ -33,6 +33,10 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyPro
         // Keys ordered by the event's own time (then key), so live keys append to the index's last pages.
         "CREATE TABLE IF NOT EXISTS ocp_event_keys (event_at BIGINT NOT NULL, idempotency_key TEXT NOT NULL, status INT NOT NULL, " +
         "delivery_id BIGINT NULL, accepted_at BIGINT NOT NULL, PRIMARY KEY (event_at, idempotency_key))",
+        // Each counted attempt of a kept event (the console's history), removed with its event.
+        "CREATE TABLE IF NOT EXISTS ocp_delivery_attempts (delivery_id BIGINT NOT NULL, attempted_at BIGINT NOT NULL, outcome TEXT NOT NULL, " +
+        "status INT NULL, error TEXT NULL, duration_ms BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ocp_delivery_attempts_delivery ON ocp_delivery_attempts (delivery_id, attempted_at)",
     ];
 
     protected override IReadOnlyList<string> SchemaStatements => Schema;

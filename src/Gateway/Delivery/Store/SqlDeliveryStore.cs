@@ -226,6 +226,11 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             ("e", (object?)parked.LastError ?? DBNull.Value), ("f", state == DeliveryStates.Dead ? Ms(now) : DBNull.Value),
             ("tp", (object?)parked.TraceParent ?? DBNull.Value), ("rf", parked.RetryFirst ? 1 : 0));
         var id = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        if (parked.LiveAttempt is { } live)
+        {
+            await InsertAttemptAsync(connection, transaction, id, live, cancellationToken);
+        }
+
         var eventAt = ConversationKey.TimeOf(parked.Body);
         await ExecuteAsync(connection, transaction,
             "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, 202, @id, @at) ON CONFLICT (event_at, idempotency_key) DO NOTHING",
@@ -295,14 +300,14 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         // Conversations locked in one order, so two replicas finishing rounds never deadlock.
         foreach (var result in results.OrderBy(r => r.ConversationId, StringComparer.Ordinal))
         {
+            int count;
             if (result.Outcome is { } outcome)
             {
                 await LockConversationAsync(connection, transaction, result.ConversationId, cancellationToken);
-                var finished = await ExecuteAsync(connection, transaction,
+                count = await ExecuteAsync(connection, transaction,
                     "UPDATE ocp_deliveries SET state = 'delivered', head = 0, lease_owner = NULL, finished_at = @now, last_error = @e, body = @nb, body_key = NULL WHERE id = @id AND state = 'leased' AND lease_owner = @o",
                     cancellationToken, ("now", Ms(now)), ("e", outcome), ("nb", NoBody), ("id", result.Id), ("o", owner));
-                recorded += finished;
-                if (finished > 0)
+                if (count > 0)
                 {
                     await ExecuteAsync(connection, transaction, Promote, cancellationToken, ("c", result.ConversationId));
                 }
@@ -310,21 +315,55 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             else if (result.PushedBack)
             {
                 // Not an attempt against the event: the claim's count is given back, and it goes first next time.
-                recorded += await ExecuteAsync(connection, transaction,
+                count = await ExecuteAsync(connection, transaction,
                     "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e, attempts = attempts - 1, retry_first = 1 " +
                     "WHERE id = @id AND state = 'leased' AND lease_owner = @o",
                     cancellationToken, ("n", Ms(result.NextAttempt)), ("e", result.Error), ("id", result.Id), ("o", owner));
             }
             else
             {
-                recorded += await ExecuteAsync(connection, transaction,
+                count = await ExecuteAsync(connection, transaction,
                     "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e, retry_first = 0 WHERE id = @id AND state = 'leased' AND lease_owner = @o",
                     cancellationToken, ("n", Ms(result.NextAttempt)), ("e", result.Error), ("id", result.Id), ("o", owner));
+            }
+
+            recorded += count;
+            // Only for a lease still held: a lease taken over by another replica records that replica's attempt instead.
+            if (count > 0 && result.Attempt is { } attempt)
+            {
+                await InsertAttemptAsync(connection, transaction, result.Id, attempt, cancellationToken);
             }
         }
 
         await transaction.CommitAsync(cancellationToken);
         return recorded;
+    }
+
+    private static Task<int> InsertAttemptAsync(DbConnection connection, DbTransaction transaction, long id, DeliveryAttempt attempt, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, transaction,
+            "INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) VALUES (@id, @at, @o, @s, @e, @d)",
+            cancellationToken, ("id", id), ("at", Ms(attempt.At)), ("o", attempt.Outcome), ("s", (object?)attempt.Status ?? DBNull.Value),
+            ("e", (object?)attempt.Error ?? DBNull.Value), ("d", (long)attempt.Duration.TotalMilliseconds));
+
+    public async Task<IReadOnlyList<DeliveryAttempt>> AttemptsAsync(string conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        // The same events ConversationAsync lists (its first 1,000), each attempt in order; through the conversation index,
+        // then the attempts' own (delivery_id, attempted_at).
+        await using var command = Command(connection, null,
+            "SELECT delivery_id, attempted_at, outcome, status, error, duration_ms FROM ocp_delivery_attempts WHERE delivery_id IN (" +
+            "SELECT id FROM ocp_deliveries WHERE conversation_id = @c AND state IN ('pending', 'leased', 'dead', 'stale') ORDER BY id LIMIT 1000) " +
+            "ORDER BY delivery_id, attempted_at LIMIT 10000",
+            ("c", conversationId));
+        var attempts = new List<DeliveryAttempt>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            attempts.Add(new DeliveryAttempt(reader.GetInt64(0), FromMs(reader.GetInt64(1)), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt32(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), TimeSpan.FromMilliseconds(reader.GetInt64(5))));
+        }
+
+        return attempts;
     }
 
     public async Task<int> DeadLetterAsync(long id, string error, DateTimeOffset now, CancellationToken cancellationToken)
@@ -686,6 +725,10 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        // An event's attempts go with it (not counted: the count is of events and keys).
+        await ExecuteAsync(connection, transaction,
+            "DELETE FROM ocp_delivery_attempts WHERE delivery_id IN (SELECT id FROM ocp_deliveries WHERE state IN ('delivered', 'discarded') AND finished_at < @b)",
+            cancellationToken, ("b", Ms(before)));
         var count = await ExecuteAsync(connection, transaction,
             "DELETE FROM ocp_deliveries WHERE state IN ('delivered', 'discarded') AND finished_at < @b", cancellationToken, ("b", Ms(before)));
         count += await ExecuteAsync(connection, transaction,
@@ -764,6 +807,8 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         await ExecuteAsync(connection, transaction,
             "DELETE FROM ocp_event_keys WHERE idempotency_key IN (SELECT idempotency_key FROM ocp_deliveries WHERE conversation_id = @c)",
             cancellationToken, ("c", conversationId));
+        await ExecuteAsync(connection, transaction,
+            "DELETE FROM ocp_delivery_attempts WHERE delivery_id IN (SELECT id FROM ocp_deliveries WHERE conversation_id = @c)", cancellationToken, ("c", conversationId));
         var count = await ExecuteAsync(connection, transaction, "DELETE FROM ocp_deliveries WHERE conversation_id = @c", cancellationToken, ("c", conversationId));
         await transaction.CommitAsync(cancellationToken);
         foreach (var key in keys)

@@ -28,6 +28,10 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
         // Keys ordered by the event's own time (then key), so a batch of live keys appends to the last pages.
         "CREATE TABLE IF NOT EXISTS ocp_event_keys (event_at INTEGER NOT NULL, idempotency_key TEXT NOT NULL, status INTEGER NOT NULL, " +
         "delivery_id INTEGER NULL, accepted_at INTEGER NOT NULL, PRIMARY KEY (event_at, idempotency_key)) WITHOUT ROWID",
+        // Each counted attempt of a kept event (the console's history), removed with its event.
+        "CREATE TABLE IF NOT EXISTS ocp_delivery_attempts (delivery_id INTEGER NOT NULL, attempted_at INTEGER NOT NULL, outcome TEXT NOT NULL, " +
+        "status INTEGER NULL, error TEXT NULL, duration_ms INTEGER NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ocp_delivery_attempts_delivery ON ocp_delivery_attempts (delivery_id, attempted_at)",
     ];
 
     // Columns added after the first release, in order.

@@ -24,4 +24,7 @@ internal sealed record StoredEvent(
 
     /// <summary>OCP® pushed back on its last attempt (429, or 503 with <c>Retry-After</c>): it is claimed before the backlog.</summary>
     public bool RetryFirst { get; init; }
+
+    /// <summary>When parking: the live forward that failed before the event was kept, for its attempt history; null when none was made.</summary>
+    public DeliveryAttempt? LiveAttempt { get; init; }
 }

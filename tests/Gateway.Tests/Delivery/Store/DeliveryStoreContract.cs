@@ -16,6 +16,9 @@ public abstract class DeliveryStoreContract
 
     private protected static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
+    /// <summary>A count read straight from the last store's database (what no store operation shows, such as pruned rows).</summary>
+    private protected abstract Task<long> CountAsync(string sql);
+
     /// <summary>A live event as Talkdesk sends it: JSON with its conversation and its own timestamp.</summary>
     private protected static StoredEvent LiveEvent(string conversation, string text, DateTimeOffset at) => Event(conversation, text) with
     {
@@ -279,6 +282,47 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task Each_counted_attempt_is_kept_in_the_history_and_pruned_or_erased_with_its_event()
+    {
+        var store = await CreateStoreAsync();
+        var lease = TimeSpan.FromSeconds(30);
+        var a1 = await store.ParkAsync(Event("A", "a1") with { Attempts = 1, LiveAttempt = new DeliveryAttempt(0, T0, "retry", 503, "OCP® answered 503", TimeSpan.FromMilliseconds(12)) },
+            DeliveryStates.Pending, T0, default);
+        var a2 = await store.ParkAsync(Event("A", "a2"), DeliveryStates.Pending, T0, default);
+        var b1 = await store.ParkAsync(Event("B", "b1"), DeliveryStates.Pending, T0, default);
+        var t1 = T0.AddSeconds(1);
+        await store.ClaimAsync("r", t1, lease, 10, default);
+        await store.FinishAsync("r", [
+            new AttemptResult(a1, "A", null, t1, "OCP® unreachable: connection refused") { Attempt = new DeliveryAttempt(a1, t1, "retry", 502, "OCP® unreachable: connection refused", TimeSpan.FromMilliseconds(3)) },
+            // A pushback is not an attempt: nothing is kept for it.
+            new AttemptResult(b1, "B", null, t1, "OCP® pushed back (429)", PushedBack: true),
+        ], t1, default);
+        var t2 = T0.AddSeconds(2);
+        await store.ClaimAsync("r", t2, lease, 10, default);
+        // A result for a lease this owner no longer holds records nothing (another replica's attempt would).
+        await store.FinishAsync("other", [new AttemptResult(a1, "A", "200", default, null) { Attempt = new DeliveryAttempt(a1, t2, "delivered", 200, null, TimeSpan.FromMilliseconds(9)) }], t2, default);
+
+        var history = await store.AttemptsAsync("A", default);
+
+        Assert.Equal([(a1, T0, "retry", (int?)503, "OCP® answered 503", 12.0), (a1, t1, "retry", 502, "OCP® unreachable: connection refused", 3.0)],
+            history.Select(h => (h.DeliveryId, h.At, h.Outcome, h.Status, h.Error, h.Duration.TotalMilliseconds)));
+        Assert.Empty(await store.AttemptsAsync("B", default));
+
+        await store.FinishAsync("r", [new AttemptResult(a1, "A", "200", default, null) { Attempt = new DeliveryAttempt(a1, t2, "delivered", 200, null, TimeSpan.FromMilliseconds(9)) }], t2, default);
+        Assert.Equal(3, await CountAsync($"SELECT COUNT(*) FROM ocp_delivery_attempts WHERE delivery_id = {a1}"));
+        Assert.Empty(await store.AttemptsAsync("A", default));
+
+        await store.PruneAsync(t2.AddSeconds(1), default);
+        Assert.Equal(0, await CountAsync($"SELECT COUNT(*) FROM ocp_delivery_attempts WHERE delivery_id = {a1}"));
+
+        await store.ClaimAsync("r", t2, lease, 10, default);
+        await store.FinishAsync("r", [new AttemptResult(a2, "A", null, t2, "503") { Attempt = new DeliveryAttempt(a2, t2, "retry", 503, "OCP® answered 503", TimeSpan.Zero) }], t2, default);
+        Assert.Single(await store.AttemptsAsync("A", default));
+        await store.EraseConversationAsync("A", default);
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM ocp_delivery_attempts"));
+    }
+
+    [Fact]
     public async Task Keys_are_found_within_the_window_and_pruned_after_it()
     {
         var store = await CreateStoreAsync();
@@ -507,6 +551,15 @@ public sealed class SqliteDeliveryStoreTests : DeliveryStoreContract, IDisposabl
         return store;
     }
 
+    private protected override async Task<long> CountAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={File}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [Fact]
     public async Task After_a_restart_recent_keys_are_answered_from_memory_again()
     {
@@ -559,7 +612,8 @@ public sealed class PostgresDeliveryStoreTests(PostgresServer server) : Delivery
 {
     private protected override async Task<IDeliveryStore> CreateStoreAsync(string? setupSql = null)
     {
-        var source = Npgsql.NpgsqlDataSource.Create(await server.CreateDatabaseAsync());
+        _database = await server.CreateDatabaseAsync();
+        var source = Npgsql.NpgsqlDataSource.Create(_database);
         if (setupSql is not null)
         {
             await using var command = source.CreateCommand(setupSql);
@@ -569,5 +623,14 @@ public sealed class PostgresDeliveryStoreTests(PostgresServer server) : Delivery
         var store = new PostgresDeliveryStore(source);
         await store.InitializeAsync(default);
         return store;
+    }
+
+    private string _database = string.Empty;
+
+    private protected override async Task<long> CountAsync(string sql)
+    {
+        await using var source = Npgsql.NpgsqlDataSource.Create(_database);
+        await using var command = source.CreateCommand(sql);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 }
