@@ -35,6 +35,8 @@ public static class ConsoleExtensions
         // UTF-8, so only what HTML needs escaped is.
         services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(options =>
             options.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
+        services.AddSingleton<RejectionHistory>();
+        services.AddHostedService(provider => provider.GetRequiredService<RejectionHistory>());
         services.AddRazorPages(options =>
         {
             options.RootDirectory = "/Console/Pages";

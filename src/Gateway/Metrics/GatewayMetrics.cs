@@ -110,6 +110,19 @@ public sealed class GatewayMetrics
     internal void SchemaRejected(string route, string eventType, string keyword) =>
         _schemaRejections.WithLabels([route, eventType, keyword]).Inc();
 
+    /// <summary>The schema rejections counted since start, by event type and keyword (summed over routes), for the console.</summary>
+    internal Dictionary<(string EventType, string Keyword), double> SchemaRejectionTotals()
+    {
+        var totals = new Dictionary<(string, string), double>();
+        foreach (var labels in _schemaRejections.GetAllLabelValues())
+        {
+            var key = (labels[1], labels[2]);
+            totals[key] = totals.GetValueOrDefault(key) + _schemaRejections.WithLabels(labels).Value;
+        }
+
+        return totals;
+    }
+
     /// <summary>Publishes a token client's series at zero, so dashboards and alerts see them before the first event.</summary>
     internal void AddTokenClient(string tokenClient)
     {

@@ -20,6 +20,12 @@ public sealed class DeliveryOperations
     /// <summary>The cluster whose circuit is open or half-open, or null when every one is closed.</summary>
     public string? OpenCircuit => breakers.AnyOpen(out var cluster) ? cluster : null;
 
+    /// <summary>When OCP® last took an event (to the second), or null when it has not since start.</summary>
+    public DateTimeOffset? LastOcpSuccess => health.LastOcpSuccess;
+
+    /// <summary>True while OCP® failed the last event sent to it.</summary>
+    public bool OcpFailing => health.OcpFailing;
+
     /// <summary>The store's last error while it is failing, or null when it answers.</summary>
     public string? StoreError => health.LastError;
 

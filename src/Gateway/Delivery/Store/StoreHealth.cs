@@ -18,6 +18,11 @@ internal sealed class StoreHealth(TimeProvider time, ILogger<StoreHealth> logger
     /// <summary>True when OCP® failed the last live forward or redelivery (it refused, failed or did not answer).</summary>
     public bool OcpFailing => _ocpFailing;
 
+    private long _lastTook;
+
+    /// <summary>When OCP® last took an event (to the second), or null when it has not since start.</summary>
+    public DateTimeOffset? LastOcpSuccess => Volatile.Read(ref _lastTook) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
     /// <summary>The store answered; logs the end of an outage once.</summary>
     public void Succeeded()
     {
@@ -59,6 +64,16 @@ internal sealed class StoreHealth(TimeProvider time, ILogger<StoreHealth> logger
     /// <summary>Whether OCP® took the last event sent to it (a final answer, 2xx or 4xx) or failed it.</summary>
     public void OcpAnswered(bool took)
     {
+        if (took)
+        {
+            // To the second, for the console: a read per event, a write at most once a second.
+            var now = time.GetUtcNow().UtcTicks;
+            if (now - Volatile.Read(ref _lastTook) >= TimeSpan.TicksPerSecond)
+            {
+                Volatile.Write(ref _lastTook, now);
+            }
+        }
+
         // Written only on a change, so replicas of the cache line are not invalidated on every event.
         if (_ocpFailing == took)
         {
