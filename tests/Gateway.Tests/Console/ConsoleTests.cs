@@ -145,7 +145,7 @@ public sealed partial class ConsoleTests : IDisposable
         var discard = await browser.PostAsync($"/console/DeadLetters?handler=Discard&id={x}", Form(("__RequestVerificationToken", Token().Match(confirm).Groups["token"].Value)));
         var after = await browser.GetStringAsync("/console/DeadLetters");
 
-        Assert.Contains("<td>X</td>", page, StringComparison.Ordinal);
+        Assert.Contains("<td data-label=\"Conversation\">X</td>", page, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Redirect, replay.StatusCode);
         Assert.Equal(["d-1", "d-2"], StoreAndForwardTests.Delivered(_host));
         Assert.Contains($"Discard event {x}?", confirm, StringComparison.Ordinal);
@@ -188,7 +188,7 @@ public sealed partial class ConsoleTests : IDisposable
         var retry = await browser.PostAsync($"/console/Conversation/H?handler=RetryNow&event={ids[1]}", Form(("__RequestVerificationToken", Token().Match(afterSkip).Groups["token"].Value)));
 
         Assert.Contains("<a href=\"/console/Conversation/H\">H</a>", held, StringComparison.Ordinal);
-        Assert.Contains("<td>3</td>", held, StringComparison.Ordinal);
+        Assert.Contains("<td data-label=\"Events\">3</td>", held, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Redirect, found.StatusCode);
         Assert.Equal("/console/Conversation/H", found.Headers.Location!.OriginalString);
         Assert.Contains("Nothing stored matches", missing, StringComparison.Ordinal);
@@ -200,7 +200,7 @@ public sealed partial class ConsoleTests : IDisposable
         Assert.Equal(["h-2", "h-3"], StoreAndForwardTests.Delivered(host));
         var aside = Assert.Single(await StoreAndForwardTests.ListAsync(host, "stale"));
         Assert.Equal("skipped by console:alice", aside.GetProperty("lastError").GetString());
-        Assert.Contains("<td>stale</td>", await browser.GetStringAsync("/console/DeadLetters"), StringComparison.Ordinal);
+        Assert.Contains("<td data-label=\"State\">stale</td>", await browser.GetStringAsync("/console/DeadLetters"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -213,7 +213,7 @@ public sealed partial class ConsoleTests : IDisposable
         var first = await browser.GetStringAsync("/console/Conversation/A");
         // Retry now: the worker tries again (OCP® still answers 503), so the history has the live try and this one.
         await browser.PostAsync($"/console/Conversation/A?handler=RetryNow&event={id}", Form(("__RequestVerificationToken", Token().Match(first).Groups["token"].Value)));
-        Assert.True(await Eventually.HoldsAsync(async () => Regex.Count(await browser.GetStringAsync("/console/Conversation/A"), "<td>retry</td>") == 2),
+        Assert.True(await Eventually.HoldsAsync(async () => Regex.Count(await browser.GetStringAsync("/console/Conversation/A"), "<td data-label=\"Outcome\">retry</td>") == 2),
             "the retried attempt did not appear in the history");
         var page = await browser.GetStringAsync("/console/Conversation/A");
 
@@ -221,8 +221,8 @@ public sealed partial class ConsoleTests : IDisposable
         var withBody = await shown.Content.ReadAsStringAsync();
 
         Assert.Contains($"Attempts of event {id}", page, StringComparison.Ordinal);
-        Assert.Equal(2, Regex.Count(page, "<td>retry</td>"));
-        Assert.Equal(2, Regex.Count(page, "<td>503</td>"));
+        Assert.Equal(2, Regex.Count(page, "<td data-label=\"Outcome\">retry</td>"));
+        Assert.Equal(2, Regex.Count(page, "<td data-label=\"HTTP status\">503</td>"));
         Assert.DoesNotContain("text of a-1", page, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, shown.StatusCode);
         Assert.True(shown.Headers.CacheControl?.NoStore);

@@ -14,6 +14,12 @@ public sealed class DeadLettersModel(DeliveryOperations operations, TimeProvider
 
     internal DeliveryView? Confirm { get; private set; }
 
+    /// <summary>The conversation whose dead letters are to be discarded after a confirmation, with how many, or null.</summary>
+    internal (string Id, int Count)? ConfirmConversation { get; private set; }
+
+    /// <summary>The conversations of the rows, with how many dead letters each, in the order they first appear.</summary>
+    internal IReadOnlyList<(string Id, int Count)> Conversations { get; private set; } = [];
+
     /// <summary>What the last action did, or null.</summary>
     [TempData]
     public string? Done { get; set; }
@@ -21,12 +27,30 @@ public sealed class DeadLettersModel(DeliveryOperations operations, TimeProvider
     /// <summary>Now, for the ages.</summary>
     public DateTimeOffset Now { get; } = time.GetUtcNow();
 
-    public async Task OnGetAsync(long? confirm)
+    public async Task OnGetAsync(long? confirm, string? confirmConversation)
     {
         // Dead letters and events set aside (stale: too late, or skipped): both kept, replayable, never delivered alone.
         Rows = [.. await operations.ListAsync(DeliveryStates.Dead, 100), .. await operations.ListAsync(DeliveryStates.Stale, 100)];
+        Conversations = [.. Rows.GroupBy(r => r.ConversationId, StringComparer.Ordinal).Select(g => (g.Key, g.Count()))];
         var id = confirm?.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Confirm = id is null ? null : Rows.FirstOrDefault(r => r.Id == id);
+        ConfirmConversation = Conversations.FirstOrDefault(c => c.Id == confirmConversation) is { Id: not null } found ? found : null;
+    }
+
+    public async Task<IActionResult> OnPostReplayConversationAsync(string conversation)
+    {
+        var count = await operations.ReplayConversationAsync(conversation);
+        Audit("replay-conversation", "conversation " + conversation, $"{count} replayed");
+        Done = $"Replayed {count} event(s) of conversation {conversation}.";
+        return RedirectToPage();
+    }
+
+    public async Task<IActionResult> OnPostDiscardConversationAsync(string conversation)
+    {
+        var count = await operations.DiscardConversationAsync(conversation);
+        Audit("discard-conversation", "conversation " + conversation, $"{count} discarded");
+        Done = $"Discarded {count} event(s) of conversation {conversation}.";
+        return RedirectToPage();
     }
 
     public async Task<IActionResult> OnPostReplayAsync(long id)

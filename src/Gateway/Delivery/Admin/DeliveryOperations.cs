@@ -41,6 +41,39 @@ public sealed class DeliveryOperations
         return count;
     }
 
+    /// <summary>Every dead and set-aside event of a conversation back to pending, in order; how many went back.</summary>
+    public async Task<int> ReplayConversationAsync(string conversationId)
+    {
+        var count = 0;
+        // The first dead one brings the dead ones behind it along (ReplayAsync); set-aside ones go back one by one.
+        foreach (var stored in await store.ConversationAsync(conversationId, CancellationToken.None))
+        {
+            if (stored.State is DeliveryStates.Dead or DeliveryStates.Stale)
+            {
+                count += await store.ReplayAsync(stored.Id, time.GetUtcNow(), CancellationToken.None);
+            }
+        }
+
+        worker.Wake();
+        return count;
+    }
+
+    /// <summary>Discards every dead and set-aside event of a conversation (its pending ones stay); how many were discarded.</summary>
+    public async Task<int> DiscardConversationAsync(string conversationId)
+    {
+        var count = 0;
+        foreach (var stored in await store.ConversationAsync(conversationId, CancellationToken.None))
+        {
+            if (stored.State is DeliveryStates.Dead or DeliveryStates.Stale && await store.DiscardAsync(stored.Id, time.GetUtcNow(), CancellationToken.None))
+            {
+                count++;
+            }
+        }
+
+        worker.Wake();
+        return count;
+    }
+
     /// <summary>Discards one held event; false when there is none with that id.</summary>
     public Task<bool> DiscardAsync(long id) => store.DiscardAsync(id, time.GetUtcNow(), CancellationToken.None);
 
