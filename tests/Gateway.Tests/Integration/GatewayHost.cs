@@ -92,7 +92,8 @@ public sealed class GatewayHost : IDisposable
         Action<IServiceCollection>? services = null) => new(settings, ocpAddress, services);
 
     /// <summary>A gateway on a real Kestrel socket on loopback (its address is <see cref="KestrelAddress"/>).</summary>
-    public static GatewayHost CreateOnKestrel(IReadOnlyDictionary<string, string?> settings) => new(settings, null, null, kestrel: true);
+    public static GatewayHost CreateOnKestrel(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services = null) =>
+        new(settings, null, services, kestrel: true);
 
     /// <summary>Where the Kestrel-hosted gateway listens.</summary>
     public Uri KestrelAddress => new(_factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
