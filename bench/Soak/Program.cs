@@ -17,6 +17,11 @@ if (args.Length > 0 && args[0] == "drain")
     return await DrainBench.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "console")
+{
+    return await ConsoleBench.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "delivery")
 {
     return await DeliverySoak.RunAsync(args[1..]);
