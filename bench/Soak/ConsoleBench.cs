@@ -129,7 +129,6 @@ internal static partial class ConsoleBench
         }
 
         Console.WriteLine($"slowest page p95 {slowest:0.0} ms (target < 200 ms)");
-        gateway.Dispose();
         Directory.Delete(work, recursive: true);
         return slowest < 200 ? 0 : 1;
     }

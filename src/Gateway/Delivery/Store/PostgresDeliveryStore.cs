@@ -24,7 +24,12 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyPro
         "ALTER TABLE ocp_deliveries ADD COLUMN IF NOT EXISTS trace_parent TEXT NULL",
         "ALTER TABLE ocp_deliveries ADD COLUMN IF NOT EXISTS body_key TEXT NULL",
         "ALTER TABLE ocp_deliveries ADD COLUMN IF NOT EXISTS retry_first INT NOT NULL DEFAULT 0",
-        "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation ON ocp_deliveries (conversation_id, id) WHERE state IN ('pending', 'leased', 'dead')",
+        // Held and set-aside events by conversation (a held-only predicate would leave the console's reads, which include
+        // stale ones, to a table scan; the held-only reads are implied by this one).
+        "DROP INDEX IF EXISTS ocp_deliveries_conversation",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation_kept ON ocp_deliveries (conversation_id, id) WHERE state IN ('pending', 'leased', 'dead', 'stale')",
+        // An operator's search by idempotency key.
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_key ON ocp_deliveries (idempotency_key)",
         "DROP INDEX IF EXISTS ocp_deliveries_due",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",

@@ -46,6 +46,44 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         "AND conversation_id NOT IN (SELECT conversation_id FROM ocp_deliveries WHERE head = 1)",
     ];
 
+    /// <summary>
+    /// What the admin API and the console read (kept together so a test can show each one's plan on both engines):
+    /// each through an index, so a page is quick under a backlog (bench/console.sh).
+    /// </summary>
+    internal static class Reads
+    {
+        // The events an operator sees of a conversation: held, and set aside (stale).
+        private const string Kept = "state IN ('pending', 'leased', 'dead', 'stale')";
+
+        /// <summary>One page of heads (from the heads' partial index), sorted; then the held count of those 50 only.</summary>
+        public const string Held =
+            $"SELECT p.conversation_id, (SELECT COUNT(*) FROM ocp_deliveries c WHERE c.conversation_id = p.conversation_id AND c.state IN {Blocking}), " +
+            "p.id, p.event_type, p.state, p.attempts, p.next_attempt_at, p.last_error, p.received_at FROM (" +
+            "SELECT h.conversation_id, h.id, h.event_type, h.state, h.attempts, h.next_attempt_at, h.last_error, h.received_at, " +
+            "(CASE WHEN h.attempts > 0 OR h.state = 'dead' THEN 0 ELSE 1 END) AS failing FROM ocp_deliveries h WHERE h.head = 1 " +
+            "ORDER BY failing, h.next_attempt_at DESC, h.id DESC LIMIT @l OFFSET @o) p ORDER BY p.failing, p.next_attempt_at DESC, p.id DESC";
+
+        public const string List = $"SELECT {Columns} FROM ocp_deliveries WHERE state = @s ORDER BY id LIMIT @l";
+
+        public const string Conversation = $"SELECT {Columns} FROM ocp_deliveries WHERE conversation_id = @c AND {Kept} ORDER BY id LIMIT 1000";
+
+        /// <summary>The attempts of the events <see cref="Conversation"/> lists, through the conversation index, then the attempts' own.</summary>
+        public const string Attempts =
+            "SELECT delivery_id, attempted_at, outcome, status, error, duration_ms FROM ocp_delivery_attempts WHERE delivery_id IN (" +
+            $"SELECT id FROM ocp_deliveries WHERE conversation_id = @c AND {Kept} ORDER BY id LIMIT 1000) ORDER BY delivery_id, attempted_at LIMIT 10000";
+
+        public static readonly string[] Find =
+        [
+            "SELECT conversation_id FROM ocp_deliveries WHERE id = @n",
+            "SELECT conversation_id FROM ocp_deliveries WHERE idempotency_key = @t ORDER BY id DESC LIMIT 1",
+            $"SELECT conversation_id FROM ocp_deliveries WHERE conversation_id = @t AND {Kept} LIMIT 1",
+        ];
+
+        public const string Counts = "SELECT state, COUNT(*) FROM ocp_deliveries GROUP BY state";
+
+        public const string OldestHeld = "SELECT MIN(received_at) FROM ocp_deliveries WHERE state IN ('pending', 'leased')";
+    }
+
     /// <summary>The recent keys answered from memory, where this process alone writes the store; otherwise null.</summary>
     internal RecentKeys? Recent => recent;
 
@@ -350,11 +388,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         await using var connection = await OpenAsync(cancellationToken);
         // The same events ConversationAsync lists (its first 1,000), each attempt in order; through the conversation index,
         // then the attempts' own (delivery_id, attempted_at).
-        await using var command = Command(connection, null,
-            "SELECT delivery_id, attempted_at, outcome, status, error, duration_ms FROM ocp_delivery_attempts WHERE delivery_id IN (" +
-            "SELECT id FROM ocp_deliveries WHERE conversation_id = @c AND state IN ('pending', 'leased', 'dead', 'stale') ORDER BY id LIMIT 1000) " +
-            "ORDER BY delivery_id, attempted_at LIMIT 10000",
-            ("c", conversationId));
+        await using var command = Command(connection, null, Reads.Attempts, ("c", conversationId));
         var attempts = new List<DeliveryAttempt>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -554,7 +588,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null,
-            $"SELECT {Columns} FROM ocp_deliveries WHERE state = @s ORDER BY id LIMIT @l", ("s", state), ("l", limit));
+            Reads.List, ("s", state), ("l", limit));
         var events = new List<StoredEvent>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -569,12 +603,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     {
         await using var connection = await OpenAsync(cancellationToken);
         // From the heads' partial index; the count per conversation from the conversation index.
-        await using var command = Command(connection, null,
-            "SELECT h.conversation_id, " +
-            $"(SELECT COUNT(*) FROM ocp_deliveries c WHERE c.conversation_id = h.conversation_id AND c.state IN {Blocking}), " +
-            "h.id, h.event_type, h.state, h.attempts, h.next_attempt_at, h.last_error, h.received_at FROM ocp_deliveries h WHERE h.head = 1 " +
-            "ORDER BY (CASE WHEN h.attempts > 0 OR h.state = 'dead' THEN 0 ELSE 1 END), h.next_attempt_at DESC, h.id DESC LIMIT @l OFFSET @o",
-            ("l", limit), ("o", offset));
+        await using var command = Command(connection, null, Reads.Held, ("l", limit), ("o", offset));
         var rows = new List<HeldConversation>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -590,8 +619,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null,
-            $"SELECT {Columns} FROM ocp_deliveries WHERE conversation_id = @c AND state IN ('pending', 'leased', 'dead', 'stale') ORDER BY id LIMIT 1000",
-            ("c", conversationId));
+            Reads.Conversation, ("c", conversationId));
         var events = new List<StoredEvent>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -605,10 +633,19 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     public async Task<string?> FindConversationAsync(string term, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
-            "SELECT conversation_id FROM ocp_deliveries WHERE conversation_id = @t OR id = @n OR idempotency_key = @t ORDER BY id DESC LIMIT 1",
-            ("t", term), ("n", long.TryParse(term, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) ? id : -1L));
-        return await command.ExecuteScalarAsync(cancellationToken) as string;
+        // One indexed lookup per kind of term (an OR of the three would scan the table), in the order of how sure a
+        // match is: a store id, an idempotency key, a conversation id.
+        var id = long.TryParse(term, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : -1L;
+        foreach (var sql in Reads.Find)
+        {
+            await using var command = Command(connection, null, sql, ("t", term), ("n", id));
+            if (await command.ExecuteScalarAsync(cancellationToken) is string conversation)
+            {
+                return conversation;
+            }
+        }
+
+        return null;
     }
 
     public async Task<bool> RetryNowAsync(long id, DateTimeOffset now, CancellationToken cancellationToken)
@@ -706,7 +743,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             [DeliveryStates.Discarded] = 0,
             [DeliveryStates.Expired] = 0,
         };
-        await using (var command = Command(connection, null, "SELECT state, COUNT(*) FROM ocp_deliveries GROUP BY state"))
+        await using (var command = Command(connection, null, Reads.Counts))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -715,7 +752,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             }
         }
 
-        await using var oldest = Command(connection, null, "SELECT MIN(received_at) FROM ocp_deliveries WHERE state IN ('pending', 'leased')");
+        await using var oldest = Command(connection, null, Reads.OldestHeld);
         var value = await oldest.ExecuteScalarAsync(cancellationToken);
         return (counts, value is null or DBNull ? null : FromMs(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)));
     }

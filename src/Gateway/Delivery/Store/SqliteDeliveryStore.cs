@@ -22,6 +22,8 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
         "retry_first INTEGER NOT NULL DEFAULT 0)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation ON ocp_deliveries (conversation_id, state, id)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, next_attempt_at, id)",
+        // An operator's search by idempotency key.
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_key ON ocp_deliveries (idempotency_key)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_first ON ocp_deliveries (next_attempt_at, id) WHERE retry_first = 1 AND head = 1 AND state = 'pending'",
