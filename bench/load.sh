@@ -6,6 +6,12 @@
 #   ROUNDS=3 DURATION=5 bash bench/load.sh
 #   SOAK=300 bash bench/load.sh        # then 5 minutes more on the gateway alone, sampling its RSS
 #   TRACING=1 bash bench/load.sh       # adds the gateway with OpenTelemetry on (OTLP to a stand-in collector)
+#   AB=main bash bench/load.sh         # adds the gateway built from a git ref (gw-b) in the same rounds, and
+#                                      # reports the working tree against it round by round (paired ratios)
+#
+# The primary figure is the server's CPU time per event (steadier than throughput on a shared VM); every
+# figure is a median over the rounds with its range. A scraper reads every gateway's /metrics each 10 s, as
+# Prometheus does in production (prometheus-net's adapters start at the first scrape).
 #
 # All servers (upstream, nginx, bare YARP, gateway) share core 0; wrk runs alone on core 1. Every
 # process started here is stopped by PID on exit. Traffic stays on 127.0.0.1.
@@ -14,14 +20,14 @@ cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
 source bench/common.sh
 
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-8}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 SOAK=${SOAK:-0}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-UPSTREAM=18081 NGINX=18082 BARE=18083 GATEWAY=18084 GATEWAY_SF=18085 GATEWAY_TRACE=18086
+UPSTREAM=18081 NGINX=18082 BARE=18083 GATEWAY=18084 GATEWAY_SF=18085 GATEWAY_TRACE=18086 GATEWAY_B=18087
 API_KEY=bench-inbound-key-0001
 
 for tool in wrk nginx taskset curl; do
@@ -33,6 +39,13 @@ start_work
 echo "== building (Release)"
 dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null
 dotnet publish bench/BareYarp/BareYarp.csproj -c Release -o "$work/bare" >/dev/null
+if [ -n "${AB:-}" ]; then
+  # The other build from its own copy of the tree at that ref (git archive: no worktree left behind).
+  mkdir -p "$work/ab-src"
+  git archive "$AB" | tar -x -C "$work/ab-src"
+  dotnet publish "$work/ab-src/src/Gateway/Gateway.csproj" -c Release -o "$work/gateway-b" >/dev/null
+  echo "gw-b is $(git rev-parse --short "$AB") ($AB); gateway is the working tree"
+fi
 
 write_upstream_conf
 cat > "$work/nginx.conf" <<NGINX
@@ -75,14 +88,21 @@ if [ "${TRACING:-0}" = 1 ]; then
     taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-trace.log" 2>&1 & pids+=($!); pid_of[gw-trace]=$!
 fi
 
+if [ -n "${AB:-}" ]; then
+  (cd "$work/gateway-b" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_B" \
+    taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-b.log" 2>&1 & pids+=($!); pid_of[gw-b]=$!
+fi
+
 declare -A url=(
   [gateway]="http://127.0.0.1:$GATEWAY/talkdesk/events"
   [gw-sf]="http://127.0.0.1:$GATEWAY_SF/talkdesk/events"
   [gw-trace]="http://127.0.0.1:$GATEWAY_TRACE/talkdesk/events"
+  [gw-b]="http://127.0.0.1:$GATEWAY_B/talkdesk/events"
   [bare]="http://127.0.0.1:$BARE/talkdesk/events"
   [nginx]="http://127.0.0.1:$NGINX/talkdesk/events"
 )
 targets=(gateway gw-sf bare nginx)
+[ -n "${AB:-}" ] && targets=(gateway gw-b gw-sf bare nginx)
 [ "${TRACING:-0}" = 1 ] && targets+=(gw-trace)
 
 for target in "${targets[@]}"; do
@@ -107,15 +127,37 @@ run() {
     /Non-2xx/ { bad = $5 }
     END { printf "%.0f %.3f %.3f %d %s\n", rps, p50, p99, bad + 0, ticks < 0 ? "-" : sprintf("%.1f", ticks / hz / n * 1e6) }'
 }
+# Prometheus stand-in: every gateway's /metrics (on its events port here) read each 10 s while the rounds run.
+scrape() {
+  while sleep 10; do
+    for target in gateway gw-sf gw-trace gw-b; do
+      [ -n "${pid_of[$target]:-}" ] && curl -s -o /dev/null "${url[$target]%/talkdesk/events}/metrics"
+    done
+  done
+}
 rss_mb() { awk -v f="$2" '$1 == f ":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
+scrape & pids+=($!)
 echo "== warm-up: ${WARMUP} s per target"
 for target in "${targets[@]}"; do run "$WARMUP" "$target" >/dev/null; done
 
 echo "== $ROUNDS interleaved rounds of ${DURATION} s, $CONNECTIONS connections, ~$(wc -c < bench/message_created_500b.json) B message_created"
 printf '%-6s %-8s %10s %9s %9s %7s %9s %8s\n' round target rps p50_ms p99_ms non2xx rss_mb cpu_us
+# Each round starts one target further on, and the A/B pair swaps places every round: an A/A run (AB=HEAD) showed
+# the target run first in a round 8 % behind in every round when the order was fixed.
+order_of() {
+  local r=$1 n=${#targets[@]} i
+  order=()
+  for i in $(seq 0 $((n - 1))); do order+=("${targets[$(((i + r) % n))]}"); done
+  if [ -n "${AB:-}" ] && [ $((r % 2)) = 0 ]; then
+    for i in "${!order[@]}"; do
+      case "${order[$i]}" in gateway) order[$i]=gw-b ;; gw-b) order[$i]=gateway ;; esac
+    done
+  fi
+}
 for round in $(seq 1 "$ROUNDS"); do
-  for target in "${targets[@]}"; do
+  order_of "$round"
+  for target in "${order[@]}"; do
     read -r rps p50 p99 bad cpu < <(run "$DURATION" "$target")
     rss=-
     [ "$target" = gateway ] && rss=$(rss_mb "$gateway_pid" VmRSS)
@@ -139,7 +181,8 @@ for target in "${targets[@]}"; do
 done
 echo
 awk -v gc="${med_cpu[gateway]}" -v bc="${med_cpu[bare]}" -v sc="${med_cpu[gw-sf]}" -v g="${med_rps[gateway]}" -v s="${med_rps[gw-sf]}" -v b="${med_rps[bare]}" -v n="${med_rps[nginx]}" -v gp="${med_p99[gateway]}" -v bp="${med_p99[bare]}" 'BEGIN {
-  printf "store-and-forward/direct:     %.2f (target >= 0.85)\n", s / g
+  printf "CPU per event (primary):      gateway %.1f us, bare YARP %.1f us: +%.1f us (target <= +8); store-and-forward %.1f us\n", gc, bc, gc - bc, sc
+  printf "store-and-forward/direct:     %.2f (target >= 0.90)\n", s / g
   printf "gateway/bare-YARP throughput: %.2f (target >= 0.90)\n", g / b
   printf "gateway/nginx throughput:     %.2f (target >= 0.50)\n", g / n
   printf "gateway/bare-YARP p99:        %.2f (target <= 1.20)\n", gp / bp
@@ -147,6 +190,17 @@ awk -v gc="${med_cpu[gateway]}" -v bc="${med_cpu[bare]}" -v sc="${med_cpu[gw-sf]
 if [ "${TRACING:-0}" = 1 ]; then
   med_trace=$(awk '$2 == "gw-trace" { print $3 }' "$work/results" | median)
   awk -v gc="${med_cpu[gateway]}" -v bc="${med_cpu[bare]}" -v sc="${med_cpu[gw-sf]}" -v g="${med_rps[gateway]}" -v t="$med_trace" 'BEGIN { printf "tracing on/off:               %.2f (%.1f us more CPU time per event on one core)\n", t / g, (1e6 / t - 1e6 / g) }'
+fi
+if [ -n "${AB:-}" ]; then
+  # Paired by round (the two ran seconds apart): the working tree's figure over gw-b's in each round.
+  echo
+  echo "== A/B, working tree over gw-b ($AB), per round: median (range)"
+  for metric in "3 rps" "8 cpu_us" "5 p99_ms"; do
+    read -r c name <<< "$metric"
+    awk -v c="$c" '$2 == "gateway" { a[$1] = $c } $2 == "gw-b" { b[$1] = $c } END { for (r in a) if (b[r] > 0) print a[r] / b[r] }' "$work/results" \
+      | sort -g | awk -v name="$name" '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+          printf "%-7s %.3f (%.3f-%.3f)%s\n", name, m, v[1], v[NR], (v[1] > 1 || v[NR] < 1) ? "  every round on one side" : "" }'
+  done
 fi
 echo "gateway RSS now $(rss_mb "$gateway_pid" VmRSS) MB, peak $(rss_mb "$gateway_pid" VmHWM) MB (target <= 150)"
 
