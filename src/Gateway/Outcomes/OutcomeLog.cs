@@ -11,6 +11,9 @@ internal static partial class OutcomeLog
     [LoggerMessage(2002, LogLevel.Debug, "Forwarding on route {RouteId} failed (traceId {TraceId})")]
     public static partial void ForwardFailedDetail(ILogger logger, string routeId, string traceId, Exception exception);
 
+    [LoggerMessage(2003, LogLevel.Error, "Unhandled failure on route {RouteId}; answered 500 (traceId {TraceId})")]
+    public static partial void Unhandled(ILogger logger, string routeId, string traceId, Exception exception);
+
     [LoggerMessage(4001, LogLevel.Warning, "Execution timeout on route {RouteId}; answered 504 (traceId {TraceId})")]
     public static partial void TimedOut(ILogger logger, string routeId, string traceId);
 }

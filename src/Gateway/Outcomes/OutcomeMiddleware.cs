@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Timeouts;
 using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Problems;
@@ -14,9 +13,10 @@ namespace OcpTalkdesk.Gateway.Outcomes;
 /// timeout cancels <see cref="HttpContext.RequestAborted"/>; YARP then reports the cancelled forward with
 /// its own status, yarp#2662, or the body read throws), gives YARP's own error answers (an empty 502 or
 /// 504 when OCP® is unreachable, resets or times out) a problem+json body, and is the only writer of the
-/// call's metrics and of the request span's route, event-type and outcome tags. It also keeps ASP.NET
-/// Core's status-code pages away from proxied answers, which reach Talkdesk exactly as OCP® sent them.
-/// Other endpoints (health, metrics) pass straight through.
+/// call's metrics and of the request span's route, event-type and outcome tags. An exception no step handled is
+/// answered here too (500 problem+json, as ASP.NET Core's exception handler answers the other endpoints; it is not
+/// on these routes, nor are status-code pages: docs/decisions/0010). Other endpoints (health, metrics) pass
+/// straight through.
 /// </summary>
 internal sealed class OutcomeMiddleware(RequestDelegate next, GatewayMetrics metrics, ProblemResponder problems, ILogger<OutcomeMiddleware> logger)
 {
@@ -29,10 +29,6 @@ internal sealed class OutcomeMiddleware(RequestDelegate next, GatewayMetrics met
     {
         var call = new CallOutcome();
         context.Features.Set(call);
-        if (context.Features.Get<IStatusCodePagesFeature>() is { } statusCodePages)
-        {
-            statusCodePages.Enabled = false;
-        }
 
         var timeout = context.Features.Get<IHttpRequestTimeoutFeature>();
         var inFlight = metrics.InFlight(route);
@@ -48,6 +44,18 @@ internal sealed class OutcomeMiddleware(RequestDelegate next, GatewayMetrics met
             catch (OperationCanceledException) when (timeout?.RequestTimeoutToken.IsCancellationRequested == true)
             {
                 // Answered below, like a cancelled forward.
+            }
+            catch (Exception exception) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+            {
+                // A bug in a step: logged with its stack trace and answered 500 (no detail to the caller), counted
+                // as gateway_error. A caller that hung up, or an answer already on its way, goes on up as before.
+                OutcomeLog.Unhandled(logger, route, ProblemResponder.CorrelationId(context), exception);
+                context.Response.Clear();
+                await problems.WriteAsync(context, StatusCodes.Status500InternalServerError, ProblemTypes.GatewayError,
+                    "An error occurred while processing your request.", "The gateway failed to handle the event; it was not forwarded. See the log for this traceId.");
+                call.Decide(Outcome.GatewayError);
+                completed = true;
+                return;
             }
 
             if (!context.Response.HasStarted)

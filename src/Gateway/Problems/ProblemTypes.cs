@@ -26,6 +26,9 @@ public static class ProblemTypes
     /// <summary>415: the Content-Type is not JSON in UTF-8.</summary>
     public const string UnsupportedMediaType = Prefix + "unsupported-media-type";
 
+    /// <summary>500: an unhandled failure in the gateway itself (a bug); the event was not forwarded.</summary>
+    public const string GatewayError = Prefix + "gateway-error";
+
     /// <summary>502: OCP® could not be reached or broke off its answer.</summary>
     public const string UpstreamUnavailable = Prefix + "upstream-unavailable";
 

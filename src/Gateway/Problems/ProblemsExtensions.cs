@@ -20,13 +20,23 @@ public static class ProblemsExtensions
     }
 
     /// <summary>
-    /// Turns unhandled exceptions and empty error answers of the gateway's own endpoints into
-    /// problem+json. Proxied answers are not touched: they have a body or have started already.
+    /// Turns unhandled exceptions and empty error answers of the gateway's own endpoints (health, metrics, admin,
+    /// console) into problem+json. Not on the Talkdesk routes (docs/decisions/0010): there the outcome step answers
+    /// every failure itself, an unhandled exception included, and OCP®'s answers must reach Talkdesk untouched, so
+    /// the two steps would only cost every event a feature object and two frames.
     /// </summary>
     public static WebApplication UseGatewayProblems(this WebApplication app)
     {
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        // Routing has run (WebApplication adds it first), so the endpoint says whether this is a proxied route.
+        app.UseWhen(static context => !context.IsProxiedRoute(), static own =>
+        {
+            own.UseExceptionHandler();
+            own.UseStatusCodePages();
+        });
         return app;
     }
+
+    /// <summary>True on a route YARP proxies (the Talkdesk event routes).</summary>
+    internal static bool IsProxiedRoute(this HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<Yarp.ReverseProxy.Model.RouteModel>() is not null;
 }

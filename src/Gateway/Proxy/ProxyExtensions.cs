@@ -23,18 +23,57 @@ public static class ProxyExtensions
         return builder;
     }
 
-    /// <summary>Maps the proxy with the gateway's steps ahead of YARP's standard ones.</summary>
+    /// <summary>
+    /// Maps the proxy with the gateway's steps ahead of YARP's standard ones. YARP's session affinity, load balancing
+    /// and passive health checks run only for a cluster that uses them (affinity or passive checks configured, or more
+    /// than one destination to choose from): for the usual single OCP® destination each would be a frame that looks
+    /// and passes on (docs/decisions/0010). Decided per request, so a config reload that adds them takes effect.
+    /// </summary>
     public static WebApplication MapGatewayProxy(this WebApplication app)
     {
         app.MapReverseProxy(proxy =>
         {
             proxy.UseEventValidation();
             proxy.UseDelivery();
-            proxy.UseSessionAffinity();
-            proxy.UseLoadBalancing();
-            proxy.UsePassiveHealthChecks();
+            proxy.UseWhen(UsesDestinationSteps, branch =>
+            {
+                var steps = new ProxyBranch(branch);
+                steps.UseSessionAffinity();
+                steps.UseLoadBalancing();
+                steps.UsePassiveHealthChecks();
+            });
             proxy.UseUpstreamTiming();
         });
         return app;
+    }
+
+    /// <summary>Whether the call's cluster needs YARP's destination steps.</summary>
+    internal static bool UsesDestinationSteps(HttpContext context)
+    {
+        var feature = context.GetReverseProxyFeature();
+        var config = feature.Cluster.Config;
+        return feature.AvailableDestinations.Count > 1 || config.SessionAffinity?.Enabled == true || config.HealthCheck?.Passive?.Enabled == true;
+    }
+
+    /// <summary>
+    /// A <c>UseWhen</c> branch as YARP's builder type, which its step extensions take; the steps themselves are YARP's.
+    /// </summary>
+    private sealed class ProxyBranch(IApplicationBuilder inner) : IReverseProxyApplicationBuilder
+    {
+        public IServiceProvider ApplicationServices { get => inner.ApplicationServices; set => inner.ApplicationServices = value; }
+
+        public Microsoft.AspNetCore.Http.Features.IFeatureCollection ServerFeatures => inner.ServerFeatures;
+
+        public IDictionary<string, object?> Properties => inner.Properties;
+
+        public RequestDelegate Build() => inner.Build();
+
+        public IApplicationBuilder New() => inner.New();
+
+        public IApplicationBuilder Use(Func<RequestDelegate, RequestDelegate> middleware)
+        {
+            inner.Use(middleware);
+            return this;
+        }
     }
 }

@@ -85,6 +85,24 @@ public sealed class ForwardingTests : IClassFixture<GatewayHost>
     }
 
     [Fact]
+    public async Task An_empty_upstream_error_passes_back_empty_while_the_gateway_s_own_404_is_problem_json()
+    {
+        _host.Ocp.Reset();
+        _host.Ocp.Given(Request.Create().WithPath(GatewayHost.OcpPath).UsingPost()).RespondWith(Response.Create().WithStatusCode(404));
+        var client = _host.CreateClient();
+
+        var proxied = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(Samples.Bytes("conversation_ended")));
+        var own = await client.GetAsync("/no-such-endpoint");
+
+        // Status-code pages are not on the event routes: OCP®'s empty 404 reaches Talkdesk as it was sent.
+        Assert.Equal(HttpStatusCode.NotFound, proxied.StatusCode);
+        Assert.Empty(await proxied.Content.ReadAsByteArrayAsync());
+        Assert.NotEqual("application/problem+json", proxied.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.NotFound, own.StatusCode);
+        Assert.Equal("application/problem+json", own.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task Chunked_body_is_forwarded_with_its_length()
     {
         var body = Samples.Bytes("conversation_started");

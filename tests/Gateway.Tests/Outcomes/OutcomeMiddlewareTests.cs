@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,11 +33,6 @@ public sealed class OutcomeMiddlewareTests
         public void DisableTimeout()
         {
         }
-    }
-
-    private sealed class StatusCodePages : IStatusCodePagesFeature
-    {
-        public bool Enabled { get; set; } = true;
     }
 
     private readonly GatewayMetrics _metrics = new();
@@ -134,24 +128,43 @@ public sealed class OutcomeMiddlewareTests
     }
 
     [Fact]
-    public async Task A_cancellation_without_an_expired_timeout_is_not_swallowed()
+    public async Task A_cancellation_without_an_expired_timeout_is_not_taken_for_a_timeout()
     {
         var (context, step) = Create(_ => throw new OperationCanceledException());
 
-        await Assert.ThrowsAsync<OperationCanceledException>(() => step.InvokeAsync(context));
+        await step.InvokeAsync(context);
 
+        Assert.Equal(500, context.Response.StatusCode);
+        Assert.Equal(ProblemTypes.GatewayError, TypeOf(context));
         Assert.Equal(1, await CountAsync("unknown", "gateway_error", 500));
+        Assert.Equal(0, await CountAsync("unknown", "timeout", 504));
     }
 
     [Fact]
-    public async Task An_exception_no_step_handled_goes_on_and_counts_as_gateway_error()
+    public async Task An_exception_no_step_handled_is_answered_500_problem_json_and_counts_as_gateway_error()
     {
         var (context, step) = Create(_ => throw new InvalidOperationException("a bug"));
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => step.InvokeAsync(context));
+        await step.InvokeAsync(context);
 
+        Assert.Equal(500, context.Response.StatusCode);
+        Assert.Equal(ProblemTypes.GatewayError, TypeOf(context));
         Assert.Equal(1, await CountAsync("unknown", "gateway_error", 500));
         Assert.Equal(0, await CountAsync("unknown", "forwarded", 200));
+    }
+
+    [Fact]
+    public async Task An_exception_after_the_answer_started_goes_on_up()
+    {
+        var (context, step) = Create(c =>
+        {
+            c.Features.Set<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>(new StartedResponse());
+            throw new InvalidOperationException("a bug mid-answer");
+        });
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => step.InvokeAsync(context));
+
+        Assert.Equal(1, await CountAsync("unknown", "gateway_error", 200));
     }
 
     [Fact]
@@ -172,30 +185,29 @@ public sealed class OutcomeMiddlewareTests
     }
 
     [Fact]
-    public async Task Proxied_answers_are_kept_from_status_code_pages_and_other_endpoints_pass_through()
+    public async Task Proxied_calls_get_an_outcome_and_other_endpoints_pass_through()
     {
         CallOutcome? seen = null;
-        var pages = new StatusCodePages();
         var (proxied, step) = Create(c =>
         {
             seen = c.Features.Get<CallOutcome>();
             return Task.CompletedTask;
         });
-        proxied.Features.Set<IStatusCodePagesFeature>(pages);
         await step.InvokeAsync(proxied);
         Assert.NotNull(seen);
-        Assert.False(pages.Enabled);
 
         seen = null;
-        var otherPages = new StatusCodePages();
         var (health, healthStep) = Create(c =>
         {
             seen = c.Features.Get<CallOutcome>();
             return Task.CompletedTask;
         }, proxied: false);
-        health.Features.Set<IStatusCodePagesFeature>(otherPages);
         await healthStep.InvokeAsync(health);
         Assert.Null(seen);
-        Assert.True(otherPages.Enabled);
+    }
+
+    private sealed class StartedResponse : Microsoft.AspNetCore.Http.Features.HttpResponseFeature
+    {
+        public override bool HasStarted => true;
     }
 }
