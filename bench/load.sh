@@ -102,7 +102,7 @@ declare -A url=(
   [nginx]="http://127.0.0.1:$NGINX/talkdesk/events"
 )
 targets=(gateway gw-sf bare nginx)
-[ -n "${AB:-}" ] && targets=(gateway gw-b gw-sf bare nginx)
+[ -n "${AB:-}" ] && targets+=(gw-b)
 [ "${TRACING:-0}" = 1 ] && targets+=(gw-trace)
 
 for target in "${targets[@]}"; do
@@ -143,17 +143,22 @@ for target in "${targets[@]}"; do run "$WARMUP" "$target" >/dev/null; done
 
 echo "== $ROUNDS interleaved rounds of ${DURATION} s, $CONNECTIONS connections, ~$(wc -c < bench/message_created_500b.json) B message_created"
 printf '%-6s %-8s %10s %9s %9s %7s %9s %8s\n' round target rps p50_ms p99_ms non2xx rss_mb cpu_us
-# Each round starts one target further on, and the A/B pair swaps places every round: an A/A run (AB=HEAD) showed
-# the target run first in a round 8 % behind in every round when the order was fixed.
+# Each round starts one target further on. The A/B pair always runs back to back, the working tree first in odd
+# rounds and second in even ones: an A/A run (AB=HEAD) showed a target 8-12 % behind whenever it ran right after
+# the other .NET gateway, so only a pair balanced over both orders compares the builds.
 order_of() {
-  local r=$1 n=${#targets[@]} i
+  local r=$1 others=() t i n
+  for t in "${targets[@]}"; do [ "$t" = gw-b ] || others+=("$t"); done
+  n=${#others[@]}
   order=()
-  for i in $(seq 0 $((n - 1))); do order+=("${targets[$(((i + r) % n))]}"); done
-  if [ -n "${AB:-}" ] && [ $((r % 2)) = 0 ]; then
-    for i in "${!order[@]}"; do
-      case "${order[$i]}" in gateway) order[$i]=gw-b ;; gw-b) order[$i]=gateway ;; esac
-    done
-  fi
+  for i in $(seq 0 $((n - 1))); do
+    t=${others[$(((i + r) % n))]}
+    if [ "$t" = gateway ] && [ -n "${AB:-}" ]; then
+      if [ $((r % 2)) = 1 ]; then order+=(gateway gw-b); else order+=(gw-b gateway); fi
+    else
+      order+=("$t")
+    fi
+  done
 }
 for round in $(seq 1 "$ROUNDS"); do
   order_of "$round"
@@ -194,12 +199,13 @@ fi
 if [ -n "${AB:-}" ]; then
   # Paired by round (the two ran seconds apart): the working tree's figure over gw-b's in each round.
   echo
-  echo "== A/B, working tree over gw-b ($AB), per round: median (range)"
+  # The geometric mean over an even number of rounds has each order equally often (use an even ROUNDS).
+  echo "== A/B, working tree over gw-b ($AB), paired by round: geometric mean (range of the rounds)"
   for metric in "3 rps" "8 cpu_us" "5 p99_ms"; do
     read -r c name <<< "$metric"
     awk -v c="$c" '$2 == "gateway" { a[$1] = $c } $2 == "gw-b" { b[$1] = $c } END { for (r in a) if (b[r] > 0) print a[r] / b[r] }' "$work/results" \
-      | sort -g | awk -v name="$name" '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-          printf "%-7s %.3f (%.3f-%.3f)%s\n", name, m, v[1], v[NR], (v[1] > 1 || v[NR] < 1) ? "  every round on one side" : "" }'
+      | sort -g | awk -v name="$name" '{ v[NR] = $1; s += log($1) } END {
+          printf "%-7s %.3f (%.3f-%.3f)%s\n", name, exp(s / NR), v[1], v[NR], (v[1] > 1 || v[NR] < 1) ? "  every round on one side" : "" }'
   done
 fi
 echo "gateway RSS now $(rss_mb "$gateway_pid" VmRSS) MB, peak $(rss_mb "$gateway_pid" VmHWM) MB (target <= 150)"
