@@ -14,6 +14,9 @@ internal static partial class OutcomeLog
     [LoggerMessage(2003, LogLevel.Error, "Unhandled failure on route {RouteId}; answered 500 (traceId {TraceId})")]
     public static partial void Unhandled(ILogger logger, string routeId, string traceId, Exception exception);
 
+    [LoggerMessage(2004, LogLevel.Debug, "The caller hung up on route {RouteId} before the answer (traceId {TraceId})")]
+    public static partial void CallerGone(ILogger logger, string routeId, string traceId);
+
     [LoggerMessage(4001, LogLevel.Warning, "Execution timeout on route {RouteId}; answered 504 (traceId {TraceId})")]
     public static partial void TimedOut(ILogger logger, string routeId, string traceId);
 }

@@ -45,14 +45,26 @@ internal sealed class OutcomeMiddleware(RequestDelegate next, GatewayMetrics met
             {
                 // Answered below, like a cancelled forward.
             }
-            catch (Exception exception) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+            catch (Exception exception) when (context.RequestAborted.IsCancellationRequested && exception is OperationCanceledException or IOException)
+            {
+                // The caller hung up (its body read or our write failed): nothing to answer. A Debug line and 499, as
+                // ASP.NET Core's exception handler does for the other endpoints; counted as before (gateway_error).
+                OutcomeLog.CallerGone(logger, route, ProblemResponder.CorrelationId(context));
+                if (!context.Response.HasStarted)
+                {
+                    context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+                }
+
+                return;
+            }
+            catch (Exception exception) when (!context.Response.HasStarted)
             {
                 // A bug in a step: logged with its stack trace and answered 500 (no detail to the caller), counted
-                // as gateway_error. A caller that hung up, or an answer already on its way, goes on up as before.
+                // as gateway_error. An answer already on its way goes on up as before.
                 OutcomeLog.Unhandled(logger, route, ProblemResponder.CorrelationId(context), exception);
                 context.Response.Clear();
                 await problems.WriteAsync(context, StatusCodes.Status500InternalServerError, ProblemTypes.GatewayError,
-                    "An error occurred while processing your request.", "The gateway failed to handle the event; it was not forwarded. See the log for this traceId.");
+                    "An error occurred while processing your request.", "The gateway failed while handling the event; see its log for this traceId.");
                 call.Decide(Outcome.GatewayError);
                 completed = true;
                 return;

@@ -154,6 +154,21 @@ public sealed class OutcomeMiddlewareTests
     }
 
     [Fact]
+    public async Task A_caller_that_hung_up_is_not_answered_and_counted_as_before()
+    {
+        var (context, step) = Create(c => throw new IOException("the caller reset the connection"));
+        using var aborted = new CancellationTokenSource();
+        aborted.Cancel();
+        context.RequestAborted = aborted.Token;
+
+        await step.InvokeAsync(context);
+
+        Assert.Equal(499, context.Response.StatusCode);
+        Assert.Equal(0, context.Response.Body.Length);
+        Assert.Equal(1, await CountAsync("unknown", "gateway_error", 500));
+    }
+
+    [Fact]
     public async Task An_exception_after_the_answer_started_goes_on_up()
     {
         var (context, step) = Create(c =>
