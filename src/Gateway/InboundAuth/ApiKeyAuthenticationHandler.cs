@@ -20,7 +20,7 @@ internal sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<ApiKeyAuthenti
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        if (values.Count != 1 || values[0] is not { Length: > 0 } presented || !SecretHash.MatchesAny(presented, Options.KeyHashes))
+        if (values.Count != 1 || values[0] is not { Length: > 0 } presented || !ConfiguredSecret.MatchesAny(presented, Options.Keys))
         {
             return Task.FromResult(AuthenticateResult.Fail("The API key is not accepted."));
         }

@@ -11,6 +11,6 @@ public sealed class ApiKeyAuthenticationOptions : AuthenticationSchemeOptions
     /// <summary>The accepted keys.</summary>
     public List<string> ApiKeys { get; } = [];
 
-    /// <summary>SHA-256 of each accepted key, computed when the options are (re)built.</summary>
-    internal IReadOnlyList<byte[]> KeyHashes { get; set; } = [];
+    /// <summary>The accepted keys as compared (plain, or the <c>sha256:</c> hash given), built when the options are (re)built.</summary>
+    internal IReadOnlyList<ConfiguredSecret> Keys { get; set; } = [];
 }

@@ -14,8 +14,8 @@ namespace OcpTalkdesk.Gateway.InboundAuth;
 /// allow-list) called with an accepted key is let through here, with a principal built once per scheme,
 /// and skips ASP.NET Core's authentication and authorization middleware. Measured (bench/ablation.sh,
 /// SET=framework): those two middleware with a plain handler cost more CPU per event than all of the
-/// gateway's own steps. The key check is the handler's own (<see cref="SecretHash"/>: SHA-256 of the
-/// presented key, constant-time comparison with the configured keys' hashes). Every other call — no key,
+/// gateway's own steps. The key check is the handler's own (<see cref="ConfiguredSecret.MatchesAny"/>:
+/// constant-time comparison with every configured key, hashing only for keys configured as <c>sha256:</c>). Every other call — no key,
 /// a wrong key, Basic, Bearer, scopes, allow-lists — goes through the framework unchanged, so every
 /// refusal, <c>WWW-Authenticate</c> and metric stays as it was.
 /// </summary>
@@ -46,7 +46,7 @@ internal sealed class ApiKeyShortcut(IOptions<AuthorizationOptions> authorizatio
 
         var keys = apiKeys.Get(scheme);
         if (!context.Request.Headers.TryGetValue(keys.HeaderName, out var values) || values.Count != 1
-            || values[0] is not { Length: > 0 } presented || !SecretHash.MatchesAny(presented, keys.KeyHashes))
+            || values[0] is not { Length: > 0 } presented || !ConfiguredSecret.MatchesAny(presented, keys.Keys))
         {
             return false;
         }

@@ -167,8 +167,8 @@ public static class InboundAuthExtensions
                 var valid = false;
                 foreach (var (user, password) in users)
                 {
-                    var userMatches = SecretHash.MatchesAny(context.Username, [SecretHash.OfConfigured(user)]);
-                    var passwordMatches = SecretHash.MatchesAny(context.Password, [SecretHash.OfConfigured(password)]);
+                    var userMatches = ConfiguredSecret.MatchesAny(context.Username, [ConfiguredSecret.Of(user)]);
+                    var passwordMatches = ConfiguredSecret.MatchesAny(context.Password, [ConfiguredSecret.Of(password)]);
                     valid |= userMatches & passwordMatches;
                 }
 
