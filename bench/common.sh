@@ -99,3 +99,15 @@ wait_for_200() {
 cpu_ticks() {
   awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
+
+# Prometheus stand-in: the /metrics (on the events port) of every target named, read each 10 s while the
+# rounds run, as production has one (prometheus-net's adapters start at the first scrape). Needs the
+# caller's url and pid_of arrays; names without a PID are skipped.
+start_scraper() {
+  (while sleep 10; do
+    for target in "$@"; do
+      [ -n "${pid_of[$target]:-}" ] && curl -s -o /dev/null "${url[$target]%/talkdesk/events}/metrics" || true
+    done
+  done) & pids+=($!)
+}
+

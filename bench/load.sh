@@ -127,17 +127,9 @@ run() {
     /Non-2xx/ { bad = $5 }
     END { printf "%.0f %.3f %.3f %d %s\n", rps, p50, p99, bad + 0, ticks < 0 ? "-" : sprintf("%.1f", ticks / hz / n * 1e6) }'
 }
-# Prometheus stand-in: every gateway's /metrics (on its events port here) read each 10 s while the rounds run.
-scrape() {
-  while sleep 10; do
-    for target in gateway gw-sf gw-trace gw-b; do
-      [ -n "${pid_of[$target]:-}" ] && curl -s -o /dev/null "${url[$target]%/talkdesk/events}/metrics"
-    done
-  done
-}
 rss_mb() { awk -v f="$2" '$1 == f ":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
-scrape & pids+=($!)
+start_scraper gateway gw-sf gw-trace gw-b
 echo "== warm-up: ${WARMUP} s per target"
 for target in "${targets[@]}"; do run "$WARMUP" "$target" >/dev/null; done
 
