@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using OcpTalkdesk.Gateway.Metrics;
 using OcpTalkdesk.Gateway.Tokens;
@@ -23,7 +22,7 @@ public sealed class TokenCacheTests : IDisposable
             RefreshBeforeExpiry = TimeSpan.FromSeconds(60),
             MaxRetryDelay = TimeSpan.FromSeconds(8),
         };
-        _cache = new TokenCache(new StaticOptionsMonitor(options), new TokenClientNames([Client]), _endpoint, _time, NullLogger<TokenCache>.Instance, new GatewayMetrics());
+        _cache = new TokenCache(new StaticOptionsMonitor<TokenClientOptions>(options), new TokenClientNames([Client]), _endpoint, _time, NullLogger<TokenCache>.Instance, new GatewayMetrics());
     }
 
     public void Dispose() => _cache.Dispose();
@@ -164,14 +163,5 @@ public sealed class TokenCacheTests : IDisposable
         {
             // A failed renewal: the state has been updated all the same.
         }
-    }
-
-    private sealed class StaticOptionsMonitor(TokenClientOptions options) : IOptionsMonitor<TokenClientOptions>
-    {
-        public TokenClientOptions CurrentValue => options;
-
-        public TokenClientOptions Get(string? name) => options;
-
-        public IDisposable? OnChange(Action<TokenClientOptions, string?> listener) => null;
     }
 }

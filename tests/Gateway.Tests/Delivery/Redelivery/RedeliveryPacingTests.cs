@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using OcpTalkdesk.Gateway.Delivery;
 using OcpTalkdesk.Gateway.Metrics;
@@ -14,7 +13,7 @@ public sealed class RedeliveryPacingTests
     private readonly FakeLogger<RedeliveryPacing> _logger = new();
     private readonly GatewayMetrics _metrics = new();
 
-    private RedeliveryPacing Pacing() => new(new StaticMonitor(new DeliveryOptions()), _metrics, _clock, _logger);
+    private RedeliveryPacing Pacing() => new(new StaticOptionsMonitor<DeliveryOptions>(new DeliveryOptions()), _metrics, _clock, _logger);
 
     [Fact]
     public async Task Many_pushbacks_make_one_warning_per_interval_with_their_counts()
@@ -49,14 +48,5 @@ public sealed class RedeliveryPacingTests
         Assert.Contains("50 live, 1 redelivery", line.Message, StringComparison.Ordinal);
         Assert.Equal(50, StoreAndForwardTests.Metric(text, "ocp_gateway_delivery_pushbacks_total{cluster=\"ocp\",source=\"live\"}"));
         Assert.Equal(1, StoreAndForwardTests.Metric(text, "ocp_gateway_delivery_pushbacks_total{cluster=\"ocp\",source=\"redelivery\"}"));
-    }
-
-    private sealed class StaticMonitor(DeliveryOptions options) : IOptionsMonitor<DeliveryOptions>
-    {
-        public DeliveryOptions CurrentValue => options;
-
-        public DeliveryOptions Get(string? name) => options;
-
-        public IDisposable? OnChange(Action<DeliveryOptions, string?> listener) => null;
     }
 }
