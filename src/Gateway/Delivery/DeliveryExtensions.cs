@@ -29,6 +29,7 @@ public static class DeliveryExtensions
         services.TryAddSingleton(sp => BodyProtector.From(sp.GetRequiredService<IOptions<DeliveryOptions>>().Value));
         services.TryAddSingleton(DeliveryStoreFactory.Create);
         services.TryAddSingleton<StoreHealth>();
+        services.TryAddSingleton<GroupCommit>();
         services.TryAddSingleton<OcpBreakers>();
         services.TryAddSingleton<RedeliveryPacing>();
         services.AddHostedService<DeliveryStoreStartup>();

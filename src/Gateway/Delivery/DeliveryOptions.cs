@@ -24,6 +24,21 @@ public sealed class DeliveryOptions
     /// </summary>
     public TimeSpan AnswerMargin { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How long a park batch stays open for more events after its first (group commit). Default 0: a batch is what
+    /// gathered while the previous one was committing, which adds no wait at a quiet time and grows with the load.
+    /// </summary>
+    public TimeSpan GroupCommitWindow { get; set; } = TimeSpan.Zero;
+
+    /// <summary>The most events committed in one park transaction. Default 256.</summary>
+    public int GroupCommitMaxEvents { get; set; } = 256;
+
+    /// <summary>
+    /// The most parks waiting for the store at once (their bodies are in memory); past it an event is answered 503 with
+    /// <c>Retry-After</c> at once instead of queueing without limit. Default 4096.
+    /// </summary>
+    public int MaxWaitingParks { get; set; } = 4096;
+
     /// <summary>The most redelivery forwards in flight to one OCP® cluster; the paced drain adapts below it. Default 32.</summary>
     public int MaxRedeliveryConcurrency { get; set; } = 32;
 

@@ -21,6 +21,21 @@ internal sealed partial class DeliveryOptionsValidator(IConfiguration configurat
             failures.Add($"{Section}:AnswerMargin must be at least 0 and less than Gateway:ExecutionTimeout ({executionTimeout}); it is {options.AnswerMargin}.");
         }
 
+        if (options.GroupCommitWindow < TimeSpan.Zero || options.GroupCommitWindow > TimeSpan.FromMilliseconds(100))
+        {
+            failures.Add($"{Section}:GroupCommitWindow must be from 0 to 100 ms (every park waits up to it); it is {options.GroupCommitWindow}.");
+        }
+
+        if (options.GroupCommitMaxEvents is < 1 or > 10_000)
+        {
+            failures.Add($"{Section}:GroupCommitMaxEvents must be from 1 to 10000; it is {options.GroupCommitMaxEvents}.");
+        }
+
+        if (options.MaxWaitingParks is < 1 or > 1_000_000)
+        {
+            failures.Add($"{Section}:MaxWaitingParks must be from 1 to 1000000; it is {options.MaxWaitingParks}.");
+        }
+
         if (options.MaxRedeliveryConcurrency is < 1 or > 1024)
         {
             failures.Add($"{Section}:MaxRedeliveryConcurrency must be from 1 to 1024; it is {options.MaxRedeliveryConcurrency}.");

@@ -28,6 +28,8 @@ public sealed class GatewayMetrics
     private readonly Counter _attempts;
     private readonly Counter _deadLetters;
     private readonly Counter _storeErrors;
+    private readonly Histogram _parkBatch;
+    private readonly Counter _parkRefused;
     private readonly Gauge _queueDepth;
     private readonly Gauge _oldestPending;
     private readonly Gauge _rowsWithoutKey;
@@ -72,6 +74,11 @@ public sealed class GatewayMetrics
             "Redelivery attempts by outcome: delivered, rejected (OCP®'s final 4xx), retry, pushback (OCP® asked for less; not counted against the event).", ["outcome"]);
         _deadLetters = factory.CreateCounter("ocp_gateway_delivery_dead_letters_total", "Events dead-lettered after MaxAge (or behind one).");
         _storeErrors = factory.CreateCounter("ocp_gateway_delivery_store_errors_total", "Delivery store operations that failed.");
+        _parkBatch = factory.CreateHistogram("ocp_gateway_delivery_park_batch_events",
+            "Events committed together in one park transaction (group commit); the count is the number of commits.",
+            new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
+        _parkRefused = factory.CreateCounter("ocp_gateway_delivery_park_refused_total",
+            "Events answered 503 with Retry-After at once because Gateway:Delivery:MaxWaitingParks were already waiting for the store.");
         _queueDepth = factory.CreateGauge("ocp_gateway_delivery_queue_depth", "Events the delivery store holds, by state.", ["state"]);
         _oldestPending = factory.CreateGauge("ocp_gateway_delivery_oldest_pending_age_seconds", "Age of the oldest event waiting for delivery (0 when none).");
         _rowsWithoutKey = factory.CreateGauge("ocp_gateway_delivery_rows_without_key",
@@ -151,6 +158,7 @@ public sealed class GatewayMetrics
 
         _deadLetters.Publish();
         _storeErrors.Publish();
+        _parkRefused.Publish();
         _oldestPending.Publish();
         _bodiesRejected.Publish();
         _deadLettersExpired.Publish();
@@ -186,6 +194,10 @@ public sealed class GatewayMetrics
     internal void DeadLettered(int count) => _deadLetters.Inc(count);
 
     internal void StoreFailed() => _storeErrors.Inc();
+
+    internal void ParkBatch(int events) => _parkBatch.Observe(events);
+
+    internal void ParkRefused() => _parkRefused.Inc();
 
     internal void QueueObserved(IReadOnlyDictionary<string, long> counts, double oldestPendingSeconds)
     {

@@ -12,7 +12,7 @@ internal static class MetricLabels
 
     private static readonly string[] Outcomes =
         ["forwarded", "rejected_schema", "rejected_malformed", "unauthorized", "timeout", "upstream_error", "token_unavailable",
-            "queued", "duplicate", "store_unavailable", "gateway_error"];
+            "queued", "duplicate", "store_unavailable", "store_busy", "gateway_error"];
 
     private static readonly string[] StatusCodes = CreateStatusCodes();
 

@@ -33,6 +33,9 @@ public enum Outcome
     /// <summary>503: store-and-forward could neither deliver nor keep the event.</summary>
     StoreUnavailable,
 
+    /// <summary>503 with <c>Retry-After</c>: store-and-forward was already holding its bound of events waiting for the store.</summary>
+    StoreBusy,
+
     /// <summary>500: the gateway itself failed (an exception no step handled); the exception handler answered.</summary>
     GatewayError,
 }

@@ -41,6 +41,9 @@ public static class ProblemTypes
     /// <summary>503: store-and-forward could neither deliver the event nor keep it.</summary>
     public const string DeliveryStoreUnavailable = Prefix + "delivery-store-unavailable";
 
+    /// <summary>503 with <c>Retry-After</c>: store-and-forward could not deliver the event and already had its bound of events waiting for the store.</summary>
+    public const string DeliveryStoreBusy = Prefix + "delivery-store-busy";
+
     /// <summary>401: the caller sent no credentials or wrong ones.</summary>
     public const string Unauthenticated = Prefix + "unauthenticated";
 

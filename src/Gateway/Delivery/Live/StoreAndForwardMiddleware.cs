@@ -16,7 +16,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// 429, 5xx, no token, no answer in time), commits it to the store and answers 202. A 202 is only sent
 /// after the commit; when the store fails too, Talkdesk gets 503.
 /// </summary>
-internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryStore store, AcceptedKeyWriter keys,
+internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryStore store, GroupCommit parks, AcceptedKeyWriter keys,
     IOptionsMonitor<DeliveryOptions> options, IOptionsMonitor<ExecutionTimeoutOptions> timeouts, StoreHealth health, OcpBreakers breakers,
     RedeliveryPacing pacing, ProblemResponder problems, GatewayMetrics metrics, TimeProvider time, ILogger<StoreAndForwardMiddleware> logger)
 {
@@ -167,11 +167,24 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
             LiveAttempt = tried,
         };
         ClearForwardOutcome(context);
+        if (!parks.TryPark(parked, blocking, out var committed))
+        {
+            // Parking cannot keep up: refused at once rather than queued without limit, and never a 202 for an event not
+            // committed. Talkdesk's flow takes its error exit (or retries) instead of waiting out its timeout.
+            context.Features.Get<CallOutcome>()?.Decide(Outcome.StoreBusy);
+            context.Response.Headers.RetryAfter = "1";
+            await problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.DeliveryStoreBusy,
+                "Event could be neither delivered nor kept now",
+                $"OCP® did not take the event ({reason}) and the delivery store already has {settings.MaxWaitingParks} events waiting to be kept; it was not kept. Send it again shortly.");
+            return;
+        }
+
         long id;
         try
         {
-            // Committed before the answer: CancellationToken.None, so a caller that hangs up cannot undo it.
-            id = await store.ParkAsync(parked, blocking, now, CancellationToken.None);
+            // Committed before the answer, in a batch with the parks that arrived meanwhile (group commit); the commit
+            // does not depend on the caller, so one that hangs up cannot undo it.
+            id = await committed;
             health.Succeeded();
         }
         catch (Exception ex) when (IsStoreFailure(ex))

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace OcpTalkdesk.Gateway.Delivery;
 
@@ -7,8 +8,12 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// loses nothing, so OCP® being down never makes the gateway unready; a store that fails is Degraded while OCP®
 /// takes events, and unready only when OCP® fails them too.
 /// </summary>
-internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth health, OcpBreakers breakers) : IHealthCheck
+internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth health, OcpBreakers breakers, GroupCommit parks,
+    IOptionsMonitor<DeliveryOptions> options, TimeProvider time) : IHealthCheck
 {
+    /// <summary>How long after the last refused park readiness still says Degraded.</summary>
+    internal static readonly TimeSpan BusyShown = TimeSpan.FromMinutes(1);
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
@@ -23,6 +28,14 @@ internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth
                 data["withoutKey"] = string.Join(", ", missing.Select(m => $"{m.Key}: {m.Value}"));
                 return HealthCheckResult.Degraded(
                     $"{missing.Values.Sum()} stored event(s) are encrypted with a key this gateway does not have ({string.Join(", ", missing.Keys)}): put Gateway:Delivery:EncryptionKeys back", data: data);
+            }
+
+            data["waitingParks"] = parks.WaitingParks;
+            if (parks.LastRefusedAt is { } refused && time.GetUtcNow() - refused < BusyShown)
+            {
+                // Ready all the same: a replica taken out would send its share to the others, which park at the same pace.
+                return HealthCheckResult.Degraded(
+                    $"Parking cannot keep up: events were refused with 503 (Gateway:Delivery:MaxWaitingParks = {options.CurrentValue.MaxWaitingParks} waiting) at {refused:O}", data: data);
             }
 
             if (breakers.AnyOpen(out var cluster))

@@ -13,6 +13,12 @@ internal interface IDeliveryStore
     Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Commits several events (and their keys) in one transaction, in the order given; returns their ids in that order,
+    /// only after the commit. When it fails, none of them is kept.
+    /// </summary>
+    Task<IReadOnlyList<long>> ParkManyAsync(IReadOnlyList<ParkRequest> parks, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Leases up to <paramref name="max"/> due events, each the oldest held event of its conversation, so
     /// no two events of one conversation are ever in flight: those OCP® pushed back first, then the most recently
     /// due. Each claim counts an attempt (a pushback gives it back in <see cref="FinishAsync"/>). Expired leases are
@@ -113,3 +119,6 @@ internal interface IDeliveryStore
     /// <summary>Rows encrypted with a key this process does not hold, by key id (kept, not delivered).</summary>
     Task<IReadOnlyDictionary<string, long>> MissingKeysAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>One event to park and the state it is kept in (<c>pending</c>, or <c>dead</c> behind a dead letter).</summary>
+internal readonly record struct ParkRequest(StoredEvent Event, string State);

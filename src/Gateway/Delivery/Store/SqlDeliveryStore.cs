@@ -247,35 +247,187 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         }
     }
 
-    public async Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken) =>
+        (await ParkManyAsync([new ParkRequest(parked, state)], now, cancellationToken))[0];
+
+    // The three statements of a park, shared by both engines. The key and the attempt name the new row by the engine's
+    // last inserted id (so PostgreSQL can send a whole batch in one round trip), and each returns a row, so a batch's
+    // result sets line up with its statements whatever the driver does with statements that return none.
+    private const string InsertDelivery =
+        "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, retry_first, head) " +
+        "VALUES (@k, @c, @t, @r, @p, @b, @bk, @at, @at, @s, @n, @next, @e, @f, @tp, @rf, " +
+        $"(CASE WHEN EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking}) THEN 0 ELSE 1 END)) RETURNING id";
+
+    private static readonly string[] DeliveryParameters = ["k", "c", "t", "r", "p", "b", "bk", "at", "s", "n", "next", "e", "f", "tp", "rf"];
+
+    private string InsertKey =>
+        $"INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, 202, {LastInsertedId}, @at) " +
+        "ON CONFLICT (event_at, idempotency_key) DO NOTHING RETURNING status";
+
+    private static readonly string[] KeyParameters = ["e", "k", "at"];
+
+    // After the key: SQLite's last_insert_rowid() moves with this rowid table's insert (not with the keys' WITHOUT ROWID one).
+    private string InsertLiveAttempt =>
+        $"INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) VALUES ({LastInsertedId}, @a, @o, @st, @er, @d) RETURNING delivery_id";
+
+    private static readonly string[] AttemptParameters = ["a", "o", "st", "er", "d"];
+
+    /// <summary>The SQL for the id of the row this connection inserted last (SQLite's <c>last_insert_rowid()</c>, PostgreSQL's <c>lastval()</c>).</summary>
+    protected abstract string LastInsertedId { get; }
+
+    /// <summary>
+    /// A statement (parameter <c>@cs</c>, the conversation ids in ordinal order) that holds every conversation of a park
+    /// batch for the rest of the transaction, in that order; null where a write transaction excludes all others (SQLite).
+    /// </summary>
+    protected virtual string? ConversationsLock => null;
+
+    /// <summary>
+    /// Parks events in one transaction (group commit: one commit, one disk sync, for all of them), in the order given,
+    /// so a conversation's events keep their arrival order within a batch and across batches. The ids come back in the
+    /// same order, and only once the transaction has committed; when it fails, none of the events is kept.
+    /// </summary>
+    public async Task<IReadOnlyList<long>> ParkManyAsync(IReadOnlyList<ParkRequest> parks, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var rows = new object?[parks.Count][];
+        var eventAts = new long[parks.Count];
+        for (var i = 0; i < parks.Count; i++)
+        {
+            // Encrypted before the write turn: the store's one writer spends its time on the write only.
+            var (parked, state) = parks[i];
+            var (stored, keyId) = protector.Protect(parked.Body, parked.IdempotencyKey, parked.ConversationId);
+            rows[i] =
+            [
+                parked.IdempotencyKey, parked.ConversationId, parked.EventType, parked.RouteId, parked.RequestPath, stored, keyId, Ms(parked.ReceivedAt),
+                state, parked.Attempts, Ms(parked.NextAttemptAt), parked.LastError, state == DeliveryStates.Dead ? Ms(now) : null, parked.TraceParent,
+                parked.RetryFirst ? 1 : 0,
+            ];
+            eventAts[i] = ConversationKey.TimeOf(parked.Body);
+        }
+
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
-        await LockConversationAsync(connection, transaction, parked.ConversationId, cancellationToken);
         MayHoldEvents();
-        var (stored, keyId) = protector.Protect(parked.Body, parked.IdempotencyKey, parked.ConversationId);
-        await using var insert = Command(connection, transaction,
-            "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, retry_first, head) " +
-            "VALUES (@k, @c, @t, @r, @p, @b, @bk, @at, @at, @s, @n, @next, @e, @f, @tp, @rf, " +
-            $"(CASE WHEN EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking}) THEN 0 ELSE 1 END)) RETURNING id",
-            ("k", parked.IdempotencyKey), ("c", parked.ConversationId), ("t", parked.EventType), ("r", parked.RouteId),
-            ("p", parked.RequestPath), ("b", stored), ("bk", (object?)keyId ?? DBNull.Value), ("at", Ms(parked.ReceivedAt)), ("s", state), ("n", parked.Attempts), ("next", Ms(parked.NextAttemptAt)),
-            ("e", (object?)parked.LastError ?? DBNull.Value), ("f", state == DeliveryStates.Dead ? Ms(now) : DBNull.Value),
-            ("tp", (object?)parked.TraceParent ?? DBNull.Value), ("rf", parked.RetryFirst ? 1 : 0));
-        var id = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
-        if (parked.LiveAttempt is { } live)
+        var ids = connection.CanCreateBatch
+            ? await ParkInOneRoundTripAsync(connection, transaction, parks, rows, eventAts, now, cancellationToken)
+            : await ParkOnPreparedStatementsAsync(connection, transaction, parks, rows, eventAts, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        if (recent is not null)
         {
-            await InsertAttemptAsync(connection, transaction, id, live, cancellationToken);
+            for (var i = 0; i < parks.Count; i++)
+            {
+                recent.Add(parks[i].Event.IdempotencyKey, eventAts[i], 202, ids[i], Ms(now));
+            }
         }
 
-        var eventAt = ConversationKey.TimeOf(parked.Body);
-        await ExecuteAsync(connection, transaction,
-            "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, 202, @id, @at) ON CONFLICT (event_at, idempotency_key) DO NOTHING",
-            cancellationToken, ("e", eventAt), ("k", parked.IdempotencyKey), ("id", id), ("at", Ms(now)));
-        await transaction.CommitAsync(cancellationToken);
-        recent?.Add(parked.IdempotencyKey, eventAt, 202, id, Ms(now));
-        return id;
+        return ids;
+    }
+
+    // SQLite (no DbBatch; a statement costs no round trip): three statements prepared once per batch, rebound per event.
+    private async Task<long[]> ParkOnPreparedStatementsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
+        object?[][] rows, long[] eventAts, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var delivery = Prepared(connection, transaction, InsertDelivery, DeliveryParameters);
+        await using var key = Prepared(connection, transaction, InsertKey, KeyParameters);
+        await using var attempt = Prepared(connection, transaction, InsertLiveAttempt, AttemptParameters);
+        var ids = new long[parks.Count];
+        for (var i = 0; i < parks.Count; i++)
+        {
+            Bind(delivery, rows[i]);
+            ids[i] = Convert.ToInt64(await delivery.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            Bind(key, eventAts[i], parks[i].Event.IdempotencyKey, Ms(now));
+            await key.ExecuteNonQueryAsync(cancellationToken);
+            if (parks[i].Event.LiveAttempt is { } live)
+            {
+                Bind(attempt, AttemptValues(live));
+                await attempt.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        return ids;
+    }
+
+    // PostgreSQL: the conversations' locks and every event's statements in one DbBatch, so a batch of N events costs
+    // one round trip and one commit rather than 3N round trips.
+    private async Task<long[]> ParkInOneRoundTripAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
+        object?[][] rows, long[] eventAts, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var batch = connection.CreateBatch();
+        batch.Transaction = transaction;
+        if (ConversationsLock is { } lockSql)
+        {
+            var conversations = parks.Select(p => p.Event.ConversationId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+            Add(batch, lockSql, ["cs"], [conversations]);
+        }
+
+        var deliveryResults = new int[parks.Count];
+        for (var i = 0; i < parks.Count; i++)
+        {
+            deliveryResults[i] = batch.BatchCommands.Count;
+            Add(batch, InsertDelivery, DeliveryParameters, rows[i]);
+            Add(batch, InsertKey, KeyParameters, [eventAts[i], parks[i].Event.IdempotencyKey, Ms(now)]);
+            if (parks[i].Event.LiveAttempt is { } live)
+            {
+                Add(batch, InsertLiveAttempt, AttemptParameters, AttemptValues(live));
+            }
+        }
+
+        var ids = new long[parks.Count];
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        var result = 0;
+        var next = 0;
+        do
+        {
+            if (next < ids.Length && result == deliveryResults[next] && await reader.ReadAsync(cancellationToken))
+            {
+                ids[next++] = reader.GetInt64(0);
+            }
+
+            result++;
+        }
+        while (await reader.NextResultAsync(cancellationToken));
+
+        return next == ids.Length ? ids : throw new InvalidOperationException($"The park batch returned {next} ids for {ids.Length} events.");
+    }
+
+    private static object?[] AttemptValues(DeliveryAttempt attempt) =>
+        [Ms(attempt.At), attempt.Outcome, attempt.Status, attempt.Error, (long)attempt.Duration.TotalMilliseconds];
+
+    private static DbCommand Prepared(DbConnection connection, DbTransaction transaction, string sql, string[] names)
+    {
+        var command = Command(connection, transaction, sql);
+        foreach (var name in names)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            command.Parameters.Add(parameter);
+        }
+
+        command.Prepare();
+        return command;
+    }
+
+    private static void Bind(DbCommand command, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+    }
+
+    private static void Add(DbBatch batch, string sql, string[] names, object?[] values)
+    {
+        var command = batch.CreateBatchCommand();
+        command.CommandText = sql;
+        for (var i = 0; i < names.Length; i++)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = names[i];
+            parameter.Value = values[i] ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+
+        batch.BatchCommands.Add(command);
     }
 
     public async Task<IReadOnlyList<StoredEvent>> ClaimAsync(string owner, DateTimeOffset now, TimeSpan lease, int max, CancellationToken cancellationToken)

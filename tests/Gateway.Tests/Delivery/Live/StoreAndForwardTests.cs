@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using OcpTalkdesk.Gateway.Tests.Integration;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -78,6 +79,14 @@ public sealed class StoreAndForwardTests : IDisposable
         return [.. document.RootElement.EnumerateArray().Select(e => e.Clone())];
     }
 
+    /// <summary>What <c>/metrics</c> would show of <paramref name="metrics"/> now.</summary>
+    internal static async Task<string> MetricsTextAsync(OcpTalkdesk.Gateway.Metrics.GatewayMetrics metrics)
+    {
+        using var stream = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(stream);
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
     /// <summary>The value of one series in a <c>/metrics</c> text, or NaN when it is not there.</summary>
     internal static double Metric(string text, string series) =>
         text.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
@@ -139,6 +148,51 @@ public sealed class StoreAndForwardTests : IDisposable
         OcpAnswers(200);
         Assert.True(await Eventually.HoldsAsync(() => Delivered(_host).Count(id => id.StartsWith("a-", StringComparison.Ordinal)) == 3));
         Assert.Equal(["a-1", "a-2", "a-3"], Delivered(_host).Where(id => id.StartsWith("a-", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Past_the_waiting_bound_an_event_ocp_refused_gets_503_with_retry_after_at_once_and_the_waiting_one_its_late_202()
+    {
+        var settings = Settings(_folder);
+        settings["Gateway:Delivery:MaxWaitingParks"] = "1";
+        using var host = GatewayHost.Create(settings);
+        OcpAnswers(host, 503);
+        var client = host.CreateClient();
+        HttpResponseMessage busy;
+        Task<HttpResponseMessage> waiting;
+        // Another writer (not pooled, so its open transaction ends with it) holds the SQLite file: the first park waits
+        // for its commit, the second finds the bound taken.
+        await using (var writer = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_folder, "deliveries.db")};Pooling=False"))
+        {
+            await writer.OpenAsync();
+            await using (var begin = writer.CreateCommand())
+            {
+                begin.CommandText = "BEGIN IMMEDIATE";
+                await begin.ExecuteNonQueryAsync();
+            }
+
+            var parks = host.Services.GetRequiredService<OcpTalkdesk.Gateway.Delivery.GroupCommit>();
+            waiting = client.PostAsync(GatewayHost.EventsPath, Samples.Json(Event("busy-1", "w-1")));
+            Assert.True(await Eventually.HoldsAsync(() => parks.WaitingParks == 1), "the first event never waited for the store");
+            busy = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(Event("busy-2", "r-1")));
+            Assert.False(waiting.IsCompleted);
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, busy.StatusCode);
+        Assert.Equal("1", busy.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("application/problem+json", busy.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await busy.Content.ReadAsStringAsync());
+        Assert.Equal("urn:ocp-gateway:problem:delivery-store-busy", problem.RootElement.GetProperty("type").GetString());
+        var late = await waiting;
+        Assert.Equal(HttpStatusCode.Accepted, late.StatusCode);
+        var ready = await host.CreateAnonymousClient().GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Contains("Parking cannot keep up", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var metrics = await host.CreateAnonymousClient().GetStringAsync("/metrics");
+        Assert.Equal(1, Metric(metrics, "ocp_gateway_delivery_park_refused_total"));
+        Assert.Equal(1, Metric(metrics, "ocp_gateway_requests_total{route=\"talkdesk-events\",event_type=\"message_created\",outcome=\"store_busy\",status_code=\"503\"}"));
+        // Only the waiting event was kept; the refused one was not.
+        Assert.Single(await ListAsync(host, "pending"));
     }
 
     [Fact]

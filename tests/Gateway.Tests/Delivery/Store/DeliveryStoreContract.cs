@@ -521,6 +521,115 @@ public abstract class DeliveryStoreContract
         Assert.Equal(all.Count, all.Select(e => e.ConversationId).Distinct().Count());
         Assert.Equal(8, all.Count);
     }
+
+    /// <summary>Holds every park back (another writer's lock on the deliveries) until disposed.</summary>
+    private protected abstract Task<IAsyncDisposable> HoldWritesAsync();
+
+    [Fact]
+    public async Task A_park_batch_keeps_arrival_order_heads_keys_and_attempts_in_one_transaction()
+    {
+        var store = await CreateStoreAsync();
+        var tried = new DeliveryAttempt(0, T0, "retry", 503, "OCP® answered 503", TimeSpan.FromMilliseconds(12));
+        ParkRequest[] batch =
+        [
+            new(LiveEvent("A", "a1", T0), DeliveryStates.Pending), new(LiveEvent("B", "b1", T0), DeliveryStates.Pending),
+            new(LiveEvent("A", "a2", T0), DeliveryStates.Pending), new(LiveEvent("A", "a3", T0) with { LiveAttempt = tried }, DeliveryStates.Pending),
+            new(LiveEvent("B", "b2", T0), DeliveryStates.Pending),
+        ];
+
+        var ids = await store.ParkManyAsync(batch, T0, default);
+
+        Assert.Equal(5, ids.Count);
+        Assert.Equal(ids.Order(), ids); // arrival order is id order, the order redelivery keeps
+        Assert.Equal(2, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries WHERE head = 1"));
+        Assert.Equal([ids[0], ids[1]], (await store.ClaimAsync("replica-1", T0, TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+        Assert.Equal(5, await CountAsync("SELECT COUNT(*) FROM ocp_event_keys WHERE status = 202"));
+        var (earlier, _) = await store.LookupAsync("key-a2", Ms(T0), T0 - TimeSpan.FromHours(1), "A", default);
+        Assert.Equal((202, (long?)ids[2]), earlier);
+        var history = await store.AttemptsAsync("A", default);
+        Assert.Equal(ids[3], Assert.Single(history).DeliveryId);
+        Assert.Equal(("retry", 503, "OCP® answered 503"), (history[0].Outcome, history[0].Status, history[0].Error));
+        Assert.Equal(["a1", "a2", "a3"], (await store.ConversationAsync("A", default)).Select(e => Encoding.UTF8.GetString(e.Body)[^4..^2]));
+    }
+
+    [Fact]
+    public async Task A_park_batch_that_fails_keeps_none_of_its_events_and_the_next_batch_starts_clean()
+    {
+        var store = await CreateStoreAsync();
+        ParkRequest[] failing =
+        [
+            new(LiveEvent("A", "a1", T0), DeliveryStates.Pending),
+            // A row the table refuses (NOT NULL), after one it took: the whole transaction goes.
+            new(LiveEvent("B", "b1", T0) with { ConversationId = null! }, DeliveryStates.Pending),
+        ];
+
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => store.ParkManyAsync(failing, T0, default));
+
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries"));
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM ocp_event_keys"));
+        var ids = await store.ParkManyAsync([new(LiveEvent("A", "a1", T0), DeliveryStates.Pending)], T0, default);
+        Assert.Equal([ids[0]], (await store.ClaimAsync("replica-1", T0, TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task Concurrent_parks_share_commits_keep_each_conversation_s_order_and_are_answered_only_after_their_commit()
+    {
+        var store = await CreateStoreAsync();
+        var metrics = new OcpTalkdesk.Gateway.Metrics.GatewayMetrics();
+        await using var parks = new GroupCommit(store, new StaticOptionsMonitor<DeliveryOptions>(new DeliveryOptions { MaxWaitingParks = 1000 }), metrics, TimeProvider.System);
+        Task<long>[] committed;
+        await using (await HoldWritesAsync())
+        {
+            // 20 conversations of 10 events, sent from 20 callers at once while the store is held.
+            var callers = Enumerable.Range(0, 20).Select(c => Task.Run(() => Enumerable.Range(0, 10).Select(n =>
+                parks.TryPark(LiveEvent($"c-{c}", $"{c}-{n}", T0), DeliveryStates.Pending, out var task) ? task : throw new InvalidOperationException("refused")).ToArray()));
+            committed = (await Task.WhenAll(callers)).SelectMany(t => t).ToArray();
+            Assert.DoesNotContain(committed, t => t.IsCompleted);
+            Assert.Equal(200, parks.WaitingParks);
+        }
+
+        var ids = await Task.WhenAll(committed);
+
+        Assert.Equal(200, ids.Distinct().Count());
+        Assert.Equal(0, parks.WaitingParks);
+        // 200 events in a few transactions: the one held back by the lock, and what gathered meanwhile (all of it, when
+        // the writer took its first batch after every caller had queued).
+        Assert.InRange(parks.Batches, 1, 10);
+        Assert.Equal(200, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries"));
+        for (var c = 0; c < 20; c++)
+        {
+            var conversation = ids.Skip(10 * c).Take(10).ToArray();
+            Assert.Equal(conversation.Order(), conversation);
+        }
+
+        Assert.Equal(20, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries WHERE head = 1"));
+    }
+
+    [Fact]
+    public async Task Past_the_waiting_bound_a_park_is_refused_at_once_and_a_resend_in_the_same_batch_is_kept_once()
+    {
+        var store = await CreateStoreAsync();
+        var metrics = new OcpTalkdesk.Gateway.Metrics.GatewayMetrics();
+        await using var parks = new GroupCommit(store, new StaticOptionsMonitor<DeliveryOptions>(new DeliveryOptions { MaxWaitingParks = 3 }), metrics, TimeProvider.System);
+        Task<long> first, second, resend;
+        await using (await HoldWritesAsync())
+        {
+            Assert.True(parks.TryPark(LiveEvent("A", "a1", T0), DeliveryStates.Pending, out first));
+            Assert.True(parks.TryPark(LiveEvent("A", "a2", T0), DeliveryStates.Pending, out second));
+            Assert.True(parks.TryPark(LiveEvent("A", "a2", T0), DeliveryStates.Pending, out resend));
+            Assert.False(parks.TryPark(LiveEvent("A", "a3", T0), DeliveryStates.Pending, out _));
+            Assert.NotNull(parks.LastRefusedAt);
+            Assert.False(first.IsCompleted || second.IsCompleted || resend.IsCompleted);
+        }
+
+        Assert.Equal(await second, await resend);
+        Assert.NotEqual(await first, await second);
+        Assert.Equal(2, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries"));
+        Assert.True(parks.TryPark(LiveEvent("A", "a3", T0), DeliveryStates.Pending, out var later));
+        Assert.True(await later > await second);
+        var text = await StoreAndForwardTests.MetricsTextAsync(metrics);
+        Assert.Equal(1, StoreAndForwardTests.Metric(text, "ocp_gateway_delivery_park_refused_total"));
+    }
 }
 
 public sealed class SqliteDeliveryStoreTests : DeliveryStoreContract, IDisposable
@@ -549,6 +658,21 @@ public sealed class SqliteDeliveryStoreTests : DeliveryStoreContract, IDisposabl
         var store = new SqliteDeliveryStore($"Data Source={File}", Clock);
         await store.InitializeAsync(default);
         return store;
+    }
+
+    // Another connection's write transaction: the park's BEGIN IMMEDIATE waits (busy_timeout) until it ends.
+    private protected override async Task<IAsyncDisposable> HoldWritesAsync()
+    {
+        // Not pooled: closed with its transaction open, a pooled connection would go back to the pool still in it.
+        var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={File};Pooling=False");
+        await connection.OpenAsync();
+        await using (var begin = connection.CreateCommand())
+        {
+            begin.CommandText = "BEGIN IMMEDIATE";
+            await begin.ExecuteNonQueryAsync();
+        }
+
+        return connection;
     }
 
     private protected override async Task<long> CountAsync(string sql)
@@ -626,6 +750,18 @@ public sealed class PostgresDeliveryStoreTests(PostgresServer server) : Delivery
     }
 
     private string _database = string.Empty;
+
+    // Another session holding the conversation's advisory lock: the park batch's lock waits until it closes.
+    private protected override async Task<IAsyncDisposable> HoldWritesAsync()
+    {
+        // A transaction left open holding a lock that every insert into the deliveries waits for (whatever the
+        // conversation); closing the connection rolls it back.
+        var connection = new Npgsql.NpgsqlConnection(_database);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("BEGIN; LOCK TABLE ocp_deliveries IN SHARE ROW EXCLUSIVE MODE", connection);
+        await command.ExecuteNonQueryAsync();
+        return connection;
+    }
 
     private protected override async Task<long> CountAsync(string sql)
     {
