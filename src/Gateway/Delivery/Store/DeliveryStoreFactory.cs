@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace OcpTalkdesk.Gateway.Delivery;
 
@@ -18,7 +17,7 @@ internal static class DeliveryStoreFactory
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("OcpTalkdesk.Gateway.Delivery.Store");
         if (options.Store == DeliveryStoreKind.Postgres)
         {
-            return new PostgresDeliveryStore(NpgsqlDataSource.Create(connectionString!), protector, logger);
+            return new PostgresDeliveryStore(PostgresDeliveryStore.DataSourceFor(connectionString!), protector, logger);
         }
 
         if (string.IsNullOrWhiteSpace(connectionString))

@@ -737,7 +737,7 @@ public sealed class PostgresDeliveryStoreTests(PostgresServer server) : Delivery
     private protected override async Task<IDeliveryStore> CreateStoreAsync(string? setupSql = null)
     {
         _database = await server.CreateDatabaseAsync();
-        var source = Npgsql.NpgsqlDataSource.Create(_database);
+        var source = PostgresDeliveryStore.DataSourceFor(_database);
         if (setupSql is not null)
         {
             await using var command = source.CreateCommand(setupSql);
