@@ -89,10 +89,10 @@ wait_for_200() {
   for _ in $(seq 1 100); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$1" -H 'Content-Type: application/json' \
       -H "X-API-Key: $API_KEY" --data-binary @bench/message_created_500b.json || true)
-    [ "$code" = 200 ] && return 0
+    [[ "$code" == 20[02] ]] && return 0
     sleep 0.2
   done
-  echo "$1 does not answer 200 (got $code)"; cat "$2" 2>/dev/null; return 1
+  echo "$1 does not answer 200 or 202 (got $code)"; cat "$2" 2>/dev/null; return 1
 }
 
 # CPU time (user + system, in clock ticks) a process has used so far.

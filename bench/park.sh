@@ -6,6 +6,7 @@
 #   STORES=sqlite bash bench/park.sh    # without PostgreSQL
 #   AB=<ref> bash bench/park.sh         # adds the SQLite parking gateway built from a git ref (park-b)
 #   bash bench/park.sh Gateway__Delivery__GroupCommitWindow=00:00:00.002   # settings for every parking gateway
+#   PG_OPTIONS='Max Auto Prepare=20' bash bench/park.sh                    # added to the PostgreSQL connection string
 # Servers (nginx, the gateways, PostgreSQL) on core 0, wrk on core 1; every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +66,7 @@ if [[ " $STORES " == *" postgres "* ]]; then
     > "$work/pg.log" 2>&1 & pids+=($!)
   for _ in $(seq 1 100); do "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.2; done
   start_gateway park-pg "$PARK_PG" "$work/gateway" "${parking[@]}" Gateway__Delivery__Store=Postgres \
-    ConnectionStrings__Delivery="Host=127.0.0.1;Port=$PG_PORT;Username=postgres" "$@"
+    ConnectionStrings__Delivery="Host=127.0.0.1;Port=$PG_PORT;Username=postgres${PG_OPTIONS:+;$PG_OPTIONS}" "$@"
   targets+=(park-pg)
 fi
 for target in "${targets[@]}"; do

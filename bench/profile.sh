@@ -4,6 +4,8 @@
 #   bash bench/profile.sh              # 20 s; prints the top frames by self and inclusive share
 #   MODE=StoreAndForward bash bench/profile.sh
 #   TARGET=bare bash bench/profile.sh  # bench/BareYarp instead, for a side-by-side of the same frames
+#   MODE=StoreAndForward bash bench/profile.sh ReverseProxy__Clusters__ocp__Destinations__primary__Address=http://127.0.0.1:18299/ocp
+#                                      # parking (OCP® refusing); extra arguments are settings for the gateway
 # Needs perf (Debian's linux-perf), wrk and nginx; every process started here is stopped on exit. ReadyToRun is
 # off so every frame (framework code too) is JIT-compiled and named in the runtime's perf map, and W^X is
 # off so that JIT code lives in anonymous memory, where perf looks names up in the map.
@@ -26,7 +28,7 @@ if [ "${TARGET:-gateway}" = bare ]; then
   start_bare_yarp "$GATEWAY"; gateway_pid=${pids[-1]}; cp "$work/bare.log" "$work/gateway.log"
 else
   (cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY" Gateway__Delivery__Mode="$MODE" \
-    ConnectionStrings__Delivery="Data Source=$work/deliveries.db" taskset -c 0 dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid)
+    ConnectionStrings__Delivery="Data Source=$work/deliveries.db" "$@" taskset -c 0 dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid)
 fi
 url="http://127.0.0.1:$GATEWAY/talkdesk/events"
 wait_for_200 "$url" "$work/gateway.log"
