@@ -52,6 +52,10 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyPro
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_first ON ocp_deliveries (next_attempt_at, id) WHERE retry_first = 1 AND head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, id)",
+        // The housekeeping's reads each second (SqlDeliveryStore.Reads): expired, oldest held, rows by missing key.
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_deadline ON ocp_deliveries (state, deadline_from)",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_received ON ocp_deliveries (state, received_at)",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_body_key ON ocp_deliveries (body_key) WHERE body_key IS NOT NULL",
         // Keys ordered by the event's own time (then key), so live keys append to the index's last pages.
         "CREATE TABLE IF NOT EXISTS ocp_event_keys (event_at BIGINT NOT NULL, idempotency_key TEXT NOT NULL, status INT NOT NULL, " +
         "delivery_id BIGINT NULL, accepted_at BIGINT NOT NULL, PRIMARY KEY (event_at, idempotency_key))",

@@ -81,7 +81,21 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
 
         public const string Counts = "SELECT state, COUNT(*) FROM ocp_deliveries GROUP BY state";
 
-        public const string OldestHeld = "SELECT MIN(received_at) FROM ocp_deliveries WHERE state IN ('pending', 'leased')";
+        // The housekeeping's reads, every second: each through an index on its state, so a backlog of 100,000 costs
+        // no more than an empty store (read from the table, they read every held row each second: a drain into an
+        // OCP® that took everything ran at ~1,000 events/s, most of it the housekeeping's page reads, bench/drain.sh).
+        // One MIN per state rather than MIN over state IN (...), which reads every entry of both states.
+        public const string OldestHeld =
+            "SELECT MIN(m) FROM (SELECT MIN(received_at) AS m FROM ocp_deliveries WHERE state = 'pending' " +
+            "UNION ALL SELECT MIN(received_at) FROM ocp_deliveries WHERE state = 'leased') AS held";
+
+        /// <summary>Held events past <c>MaxAge</c> (<c>@d</c>) whose body this process can read, oldest first.</summary>
+        public static string Expired(string readable) =>
+            $"SELECT id FROM ocp_deliveries WHERE state = 'pending' AND deadline_from < @d AND {readable} ORDER BY id LIMIT 100";
+
+        /// <summary>Kept rows by the encryption key they need, for the keys this process does not hold.</summary>
+        public static string MissingKeys(string readable) =>
+            $"SELECT body_key, COUNT(*) FROM ocp_deliveries WHERE body_key IS NOT NULL AND NOT {readable} GROUP BY body_key";
     }
 
     /// <summary>The recent keys answered from memory, where this process alone writes the store; otherwise null.</summary>
@@ -572,7 +586,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null,
-            $"SELECT id FROM ocp_deliveries WHERE state = 'pending' AND deadline_from < @d AND {_readable} ORDER BY id LIMIT 100", ("d", Ms(deadline)));
+            Reads.Expired(_readable), ("d", Ms(deadline)));
         var ids = new List<long>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -1067,8 +1081,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     public async Task<IReadOnlyDictionary<string, long>> MissingKeysAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
-            $"SELECT body_key, COUNT(*) FROM ocp_deliveries WHERE body_key IS NOT NULL AND NOT {_readable} GROUP BY body_key");
+        await using var command = Command(connection, null, Reads.MissingKeys(_readable));
         var missing = new Dictionary<string, long>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

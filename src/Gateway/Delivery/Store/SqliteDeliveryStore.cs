@@ -27,6 +27,10 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_first ON ocp_deliveries (next_attempt_at, id) WHERE retry_first = 1 AND head = 1 AND state = 'pending'",
+        // The housekeeping's reads each second (SqlDeliveryStore.Reads): expired, oldest held, rows by missing key.
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_deadline ON ocp_deliveries (state, deadline_from)",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_received ON ocp_deliveries (state, received_at)",
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_body_key ON ocp_deliveries (body_key) WHERE body_key IS NOT NULL",
         // Keys ordered by the event's own time (then key), so a batch of live keys appends to the last pages.
         "CREATE TABLE IF NOT EXISTS ocp_event_keys (event_at INTEGER NOT NULL, idempotency_key TEXT NOT NULL, status INTEGER NOT NULL, " +
         "delivery_id INTEGER NULL, accepted_at INTEGER NOT NULL, PRIMARY KEY (event_at, idempotency_key)) WITHOUT ROWID",

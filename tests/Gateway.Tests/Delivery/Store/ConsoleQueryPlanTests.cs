@@ -6,8 +6,9 @@ namespace OcpTalkdesk.Gateway.Tests.Delivery;
 
 /// <summary>
 /// The plans of what the console and the admin API read, on a store holding 10,000 events over 2,000 conversations
-/// (400 of them set aside), after ANALYZE: each goes through an index, never a scan of the events table. Not here: the
-/// overview's counts by state and the oldest held event's time, which aggregate every row (every held row) by design;
+/// (400 of them set aside), after ANALYZE: each goes through an index, never a scan of the events table; so do the
+/// redelivery worker's reads every second (oldest held, expired, rows by missing key). Not here: the
+/// overview's counts by state, which aggregate every row by design (through the state index);
 /// PostgreSQL rightly scans the table for them when nearly every row is held (bench/console.sh: overview p95 36 ms at
 /// 10,000 held). The plans are written to the test output (<c>dotnet test --logger "console;verbosity=detailed"</c>).
 /// </summary>
@@ -26,7 +27,8 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
 
     private protected abstract string Analyze { get; }
 
-    public static TheoryData<string> Reads() => ["held", "list", "conversation", "attempts", "find-id", "find-key", "find-conversation"];
+    public static TheoryData<string> Reads() =>
+        ["held", "list", "conversation", "attempts", "find-id", "find-key", "find-conversation", "oldest-held", "expired", "missing-keys"];
 
     private static string Sql(string name) => name switch
     {
@@ -37,6 +39,10 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
         "find-id" => SqlDeliveryStore.Reads.Find[0],
         "find-key" => SqlDeliveryStore.Reads.Find[1],
         "find-conversation" => SqlDeliveryStore.Reads.Find[2],
+        // The redelivery worker's housekeeping, every second.
+        "oldest-held" => SqlDeliveryStore.Reads.OldestHeld,
+        "expired" => SqlDeliveryStore.Reads.Expired("(body_key IS NULL OR body_key IN ('k1'))"),
+        "missing-keys" => SqlDeliveryStore.Reads.MissingKeys("(body_key IS NULL OR body_key IN ('k1'))"),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -54,7 +60,7 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
 
         await using var explain = connection.CreateCommand();
         explain.CommandText = Explain(Sql(read));
-        foreach (var (name, value) in new (string, object)[] { ("l", 50), ("o", 1950), ("s", "stale"), ("c", "c-00001"), ("t", "key-00001-3"), ("n", 42L) })
+        foreach (var (name, value) in new (string, object)[] { ("l", 50), ("o", 1950), ("s", "stale"), ("c", "c-00001"), ("t", "key-00001-3"), ("n", 42L), ("d", 0L) })
         {
             var parameter = explain.CreateParameter();
             parameter.ParameterName = name;

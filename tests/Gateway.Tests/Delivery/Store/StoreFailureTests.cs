@@ -102,7 +102,14 @@ public sealed class StoreOutageTests : IDisposable
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             foreach (var file in Directory.GetFiles(folder))
             {
-                File.Move(file, Path.Combine(aside, Path.GetFileName(file)), overwrite: true);
+                try
+                {
+                    File.Move(file, Path.Combine(aside, Path.GetFileName(file)), overwrite: true);
+                }
+                catch (FileNotFoundException)
+                {
+                    // The -wal or -shm file went away as the last connection to the file closed: nothing to move.
+                }
             }
 
             try
