@@ -30,8 +30,8 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     // Each conversation's oldest held event carries head = 1, kept up to date by every write that
     // changes which event that is, so a claim reads the due heads from a small partial index instead
     // of grouping the whole backlog on every round (which made a 20 000-event drain crawl).
-    private static readonly (string Filter, string Order)[] ClaimOrder =
-        [("retry_first = 1 AND ", "next_attempt_at, id"), (string.Empty, "next_attempt_at DESC, id DESC")];
+    private static readonly (string Filter, string Order, string Index)[] ClaimOrder =
+        [("retry_first = 1 AND ", "next_attempt_at, id", "ocp_deliveries_due_first"), (string.Empty, "next_attempt_at DESC, id DESC", "ocp_deliveries_due_heads")];
 
     private const string Promote =
         $"UPDATE ocp_deliveries SET head = 1 WHERE id = (SELECT MIN(id) FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking}) " +
@@ -459,17 +459,14 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         // customer still chatting before one who left during the outage (order within a conversation is the heads'), and
         // an event parked since OCP® came back does not wait behind the whole backlog. Two statements, each on its own
         // partial index, rather than one ORDER BY retry_first that would scan every not-yet-due head.
-        foreach (var (first, order) in ClaimOrder)
+        foreach (var step in ClaimStatements)
         {
             if (claimed.Count == max)
             {
                 break;
             }
 
-            await using var claim = Command(connection, transaction,
-                $"UPDATE ocp_deliveries SET state = 'leased', lease_owner = @o, lease_until = @u, attempts = attempts + 1 WHERE id IN (" +
-                $"SELECT id FROM ocp_deliveries WHERE {first}head = 1 AND state = 'pending' AND next_attempt_at <= @now AND {_readable} ORDER BY {order} LIMIT @max" +
-                ClaimLocking + $") RETURNING {Columns}",
+            await using var claim = Command(connection, transaction, step,
                 ("o", owner), ("u", Ms(now + lease)), ("now", Ms(now)), ("max", max - claimed.Count));
             await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
@@ -489,6 +486,23 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         await transaction.CommitAsync(cancellationToken);
         return claimed;
     }
+
+    /// <summary>The claim's statements, in order (a test reads their plans).</summary>
+    internal IEnumerable<string> ClaimStatements => ClaimOrder.Select(c => ClaimSql(c.Filter, c.Order, c.Index));
+
+    private string ClaimSql(string first, string order, string index) =>
+        "UPDATE ocp_deliveries SET state = 'leased', lease_owner = @o, lease_until = @u, attempts = attempts + 1 WHERE " +
+        IdIn($"SELECT id FROM ocp_deliveries{IndexHint(index)} WHERE {first}head = 1 AND state = 'pending' AND next_attempt_at <= @now AND {_readable} ORDER BY {order} LIMIT @max{ClaimLocking}") +
+        $" RETURNING {Columns}";
+
+    /// <summary>The condition "id is one of what <paramref name="subquery"/> selects".</summary>
+    protected virtual string IdIn(string subquery) => $"id IN ({subquery})";
+
+    /// <summary>
+    /// Names the index a claim must use, where the engine's planner would otherwise pick a worse one; empty where its
+    /// statistics choose well (PostgreSQL analyzes by itself).
+    /// </summary>
+    protected virtual string IndexHint(string index) => string.Empty;
 
     public async Task<int> FinishAsync(string owner, IReadOnlyList<AttemptResult> results, DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -48,6 +48,11 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
 
     protected override string ClaimLocking => string.Empty;
 
+    // Without statistics (SQLite gathers none by itself) the planner takes the state index for a claim, two constraints
+    // against the partial index's one, and reads every pending row to find the few heads: 87 ms per claim at a backlog of
+    // 100,000, which held a drain to ~900 events/s. The partial index holds only the due heads.
+    protected override string IndexHint(string index) => $" INDEXED BY {index}";
+
     protected override SemaphoreSlim WriteGate { get; } = new(1, 1);
 
     protected override string LastInsertedId => "last_insert_rowid()";

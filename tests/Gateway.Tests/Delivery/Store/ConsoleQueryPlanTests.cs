@@ -27,6 +27,56 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
 
     private protected abstract string Analyze { get; }
 
+    /// <summary>A store on the database <see cref="OpenStoreAsync"/> opened last.</summary>
+    private protected abstract SqlDeliveryStore Store();
+
+    /// <summary>
+    /// The redelivery worker's claim, each round: through the partial index of due heads (a few hundred rows), never the
+    /// state index, which holds every pending event of a backlog — with statistics and (SQLite gathers none by itself)
+    /// without them.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_claim_reads_only_the_due_heads_under_a_backlog(bool analyzed)
+    {
+        await using var connection = await OpenStoreAsync();
+        foreach (var statement in analyzed ? new[] { Seed, Analyze } : [Seed])
+        {
+            await using var seed = connection.CreateCommand();
+            seed.CommandText = statement;
+            await seed.ExecuteNonQueryAsync();
+        }
+
+        await using var store = Store();
+        foreach (var claim in store.ClaimStatements)
+        {
+            await using var explain = connection.CreateCommand();
+            explain.CommandText = Explain(claim);
+            foreach (var (name, value) in new (string, object)[] { ("o", "owner"), ("u", 20_000L), ("now", 10_000L), ("max", 128) })
+            {
+                var parameter = explain.CreateParameter();
+                parameter.ParameterName = name;
+                parameter.Value = value;
+                explain.Parameters.Add(parameter);
+            }
+
+            var plan = new List<string>();
+            await using (var reader = await explain.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    plan.Add(reader.GetValue(reader.FieldCount - 1).ToString()!);
+                }
+            }
+
+            output.WriteLine($"claim (analyzed: {analyzed}):\n  " + string.Join("\n  ", plan));
+            Assert.Contains(plan, line => line.Contains("ocp_deliveries_due_", StringComparison.Ordinal));
+            Assert.DoesNotContain(plan, line => line.Contains("ocp_deliveries_state", StringComparison.Ordinal));
+            Assert.DoesNotContain(plan, ScansTable);
+        }
+    }
+
     public static TheoryData<string> Reads() =>
         ["held", "list", "conversation", "attempts", "find-id", "find-key", "find-conversation", "oldest-held", "expired", "missing-keys"];
 
@@ -93,9 +143,13 @@ public sealed class SqliteConsoleQueryPlanTests(ITestOutputHelper output) : Cons
         Directory.Delete(_folder, recursive: true);
     }
 
+    private string File => $"Data Source={Path.Combine(_folder, "plans.db")}";
+
+    private protected override SqlDeliveryStore Store() => new SqliteDeliveryStore(File);
+
     private protected override async Task<DbConnection> OpenStoreAsync()
     {
-        var file = $"Data Source={Path.Combine(_folder, "plans.db")}";
+        var file = File;
         await using (var store = new SqliteDeliveryStore(file))
         {
             await store.InitializeAsync(default);
@@ -125,9 +179,13 @@ public sealed class SqliteConsoleQueryPlanTests(ITestOutputHelper output) : Cons
 [Collection(PostgresFixtureGroup.Name)]
 public sealed class PostgresConsoleQueryPlanTests(PostgresServer server, ITestOutputHelper output) : ConsoleQueryPlanContract(output)
 {
+    private string _database = string.Empty;
+
+    private protected override SqlDeliveryStore Store() => new PostgresDeliveryStore(Npgsql.NpgsqlDataSource.Create(_database));
+
     private protected override async Task<DbConnection> OpenStoreAsync()
     {
-        var database = await server.CreateDatabaseAsync();
+        var database = _database = await server.CreateDatabaseAsync();
         await using (var store = new PostgresDeliveryStore(Npgsql.NpgsqlDataSource.Create(database)))
         {
             await store.InitializeAsync(default);

@@ -147,7 +147,14 @@ public sealed class StoreRestartTests : IAsyncLifetime
         StoreAndForwardTests.OcpAnswers(host, 503, keepLog: true);
         Assert.True(await Eventually.HoldsAsync(async () => await SendRefusedAsync(host) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30)),
             "an event OCP® refused was never answered 503 while the store was away");
-        var unready = await host.CreateAnonymousClient().GetAsync("/readyz");
+        // Readiness follows the store's last operation: a worker round that only read (a full or read-only file still
+        // answers reads) can say "healthy" between a refused park and this request, so a refused park and an unready
+        // /readyz are asked for together until they come back to back.
+        HttpResponseMessage unready = new(HttpStatusCode.OK);
+        Assert.True(await Eventually.HoldsAsync(async () =>
+            await SendRefusedAsync(host) == HttpStatusCode.ServiceUnavailable
+            && (unready = await host.CreateAnonymousClient().GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30)),
+            "/readyz never said unavailable right after a refused park while the store was away");
 
         StoreAndForwardTests.OcpAnswers(host, 200, keepLog: true);
         var body = StoreAndForwardTests.Event("forwarded-while-away", "f-1");
