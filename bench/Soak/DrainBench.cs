@@ -10,22 +10,25 @@ namespace OcpTalkdesk.Bench.Soak;
 /// parked; then it comes back as a stand-in that serves 16 requests in flight or 400/s (40 ms each) and answers 429 with
 /// <c>Retry-After: 1</c> above that, while live events arrive at ~20/s on new conversations. Reports the drain's delivered
 /// rate against that capacity, the share of 429s, live answer times and first-delivery times, and checks that nothing was
-/// lost, repeated or reordered.
+/// lost, repeated or reordered. With <c>STANDIN=unlimited</c> (issue #24) the stand-in takes everything at once, so the
+/// drain is bounded by the gateway and its store alone; with <c>GATEWAY_SOAK_POSTGRES</c> set, the store is PostgreSQL.
 /// </summary>
 internal static class DrainBench
 {
-    private const int Capacity = 16;
-    private const int PerSecond = 400;
-    private static readonly TimeSpan ServiceTime = TimeSpan.FromMilliseconds(1000.0 * Capacity / PerSecond);
-
     public static async Task<int> RunAsync(string[] args)
     {
-        var directory = args.Length > 0 ? args[0] : throw new ArgumentException("usage: Soak drain <gateway folder> [backlog] [store] [extra settings k=v ...]");
+        var directory = args.Length > 0 ? args[0] : throw new ArgumentException("usage: Soak drain <gateway folder> [backlog] [extra settings k=v ...]");
         var backlog = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3000;
+        var unlimited = Environment.GetEnvironmentVariable("STANDIN") == "unlimited";
+        var capacity = unlimited ? int.MaxValue : 16;
+        var rateLimit = unlimited ? int.MaxValue : 400;
+        var serviceTime = unlimited ? TimeSpan.Zero : TimeSpan.FromMilliseconds(1000.0 * capacity / rateLimit);
+        var postgres = Environment.GetEnvironmentVariable("GATEWAY_SOAK_POSTGRES");
         var down = true;
         var inFlight = 0;
         long attempts = 0, refused = 0;
-        var window = new RateWindow(PerSecond);
+        var window = new RateWindow(rateLimit);
+        var backlogDelivered = 0;
         var clock = Stopwatch.StartNew();
         var firstDelivery = new ConcurrentDictionary<string, TimeSpan>(StringComparer.Ordinal);
         var repeats = 0;
@@ -44,14 +47,17 @@ internal static class DrainBench
             Interlocked.Increment(ref attempts);
             try
             {
-                if (Interlocked.Increment(ref inFlight) > Capacity || !window.TryTake())
+                if (Interlocked.Increment(ref inFlight) > capacity || (!unlimited && !window.TryTake()))
                 {
                     Interlocked.Increment(ref refused);
                     context.Response.Headers.RetryAfter = "1";
                     return Results.StatusCode(429);
                 }
 
-                await Task.Delay(ServiceTime);
+                if (serviceTime > TimeSpan.Zero)
+                {
+                    await Task.Delay(serviceTime);
+                }
             }
             finally
             {
@@ -68,6 +74,10 @@ internal static class DrainBench
             else
             {
                 deliveredAt.Enqueue(clock.Elapsed);
+                if (!id.StartsWith("live", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref backlogDelivered);
+                }
             }
 
             // Events of one conversation carry increasing numbers: each must arrive after the one before it.
@@ -87,7 +97,8 @@ internal static class DrainBench
         {
             ["Gateway__ExecutionTimeout"] = "00:00:10",
             ["Gateway__Delivery__Mode"] = "StoreAndForward",
-            ["ConnectionStrings__Delivery"] = $"Data Source={Path.Combine(work, "deliveries.db")}",
+            ["ConnectionStrings__Delivery"] = postgres ?? $"Data Source={Path.Combine(work, "deliveries.db")}",
+            ["Gateway__Delivery__Store"] = postgres is null ? "Sqlite" : "Postgres",
             ["Gateway__Delivery__RetrySchedule__0"] = "00:00:01",
         };
         foreach (var pair in args.Skip(2))
@@ -103,6 +114,7 @@ internal static class DrainBench
 
         // The outage: every event parked (OCP® fails fast; the breaker soon parks them at once).
         var next = new int[300];
+        var parking = Stopwatch.StartNew();
         using (var gate = new SemaphoreSlim(32))
         {
             var parks = Enumerable.Range(0, backlog).Select(async i =>
@@ -121,7 +133,7 @@ internal static class DrainBench
                 }
             }).ToList();
             var statuses = await Task.WhenAll(parks);
-            Console.WriteLine($"outage: {backlog} events over 300 conversations; answers {string.Join(", ", statuses.GroupBy(s => s).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}"))}");
+            Console.WriteLine($"outage: {backlog} events over 300 conversations parked in {parking.Elapsed.TotalSeconds:0.0} s ({backlog / parking.Elapsed.TotalSeconds:0}/s, 32 at a time); answers {string.Join(", ", statuses.GroupBy(s => s).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}"))}");
         }
 
         // OCP® back, capacity-limited; live events at ~20/s on new conversations while the backlog drains.
@@ -131,7 +143,7 @@ internal static class DrainBench
         var sends = new List<Task>();
         var liveCount = 0;
         var deadline = back + TimeSpan.FromMinutes(3);
-        while (clock.Elapsed < deadline && firstDelivery.Keys.Count(k => !k.StartsWith("live", StringComparison.Ordinal)) < backlog)
+        while (clock.Elapsed < deadline && Volatile.Read(ref backlogDelivered) < backlog)
         {
             var n = liveCount++;
             var id = $"live{n}.1";
@@ -152,18 +164,17 @@ internal static class DrainBench
             await Task.Delay(100);
         }
 
-        var backlogDelivered = firstDelivery.Count(k => !k.Key.StartsWith("live", StringComparison.Ordinal));
         var drainSeconds = (drained - back).TotalSeconds;
         var delivered = deliveredAt.Where(t => t >= back && t <= drained).ToArray();
         var perSecond = delivered.GroupBy(t => (int)(t - back).TotalSeconds).OrderBy(g => g.Key).Select(g => g.Count()).ToArray();
         var liveFirst = live.Where(l => firstDelivery.ContainsKey(l.Id)).Select(l => (firstDelivery[l.Id] - l.SentAt).TotalMilliseconds);
-        Console.WriteLine($"drain: {backlogDelivered} of {backlog} backlog events delivered in {drainSeconds:0.0} s after OCP® came back, with {live.Count} live events");
-        Console.WriteLine($"  delivered rate {delivered.Length / drainSeconds:0} events/s = {100.0 * delivered.Length / drainSeconds / PerSecond:0} % of the stand-in's {PerSecond}/s; per second: {string.Join(' ', perSecond)}");
+        Console.WriteLine($"drain ({(postgres is null ? "SQLite" : "PostgreSQL")}): {Volatile.Read(ref backlogDelivered)} of {backlog} backlog events delivered in {drainSeconds:0.0} s after OCP® came back, with {live.Count} live events");
+        Console.WriteLine($"  delivered rate {delivered.Length / drainSeconds:0} events/s{(unlimited ? " (the stand-in takes everything)" : $" = {100.0 * delivered.Length / drainSeconds / rateLimit:0} % of the stand-in's {rateLimit}/s")}; per second: {string.Join(' ', perSecond)}");
         // The first delivery after OCP® came back is the breaker's probe closing it: from there on, the drain proper.
         var closed = delivered.Length > 0 ? delivered.Min() : drained;
         var lastBacklog = firstDelivery.Where(k => !k.Key.StartsWith("live", StringComparison.Ordinal)).Max(k => k.Value);
         var proper = deliveredAt.Count(t => t >= closed && t <= lastBacklog) / (lastBacklog - closed).TotalSeconds;
-        Console.WriteLine($"  breaker closed {(closed - back).TotalSeconds:0.00} s after OCP® came back; from then to the last backlog event {proper:0} events/s = {100 * proper / PerSecond:0} %");
+        Console.WriteLine($"  breaker closed {(closed - back).TotalSeconds:0.00} s after OCP® came back; from then to the last backlog event {proper:0} events/s{(unlimited ? "" : $" = {100 * proper / rateLimit:0} %")}");
         Console.WriteLine($"  live first delivery, sent after the breaker closed: {Percentiles(live.Where(l => l.SentAt >= closed && firstDelivery.ContainsKey(l.Id)).Select(l => (firstDelivery[l.Id] - l.SentAt).TotalMilliseconds))}");
         Console.WriteLine($"  attempts {attempts}, answered 429: {refused} ({100.0 * refused / Math.Max(1, attempts):0.0} %)");
         Console.WriteLine($"  live answer time:    {Percentiles(live.Select(l => l.AnswerMs))}; answers {string.Join(", ", live.GroupBy(l => l.Status).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}"))}");
@@ -171,7 +182,7 @@ internal static class DrainBench
         Console.WriteLine($"  live events parked (202), sent at s after OCP® came back: {string.Join(' ', live.Where(l => l.Status == 202).Select(l => (l.SentAt - back).TotalSeconds).Order().Select(t => t.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))}");
         Console.WriteLine($"  repeats {repeats}, out of order {outOfOrder}");
         Directory.Delete(work, recursive: true);
-        return backlogDelivered == backlog && repeats == 0 && outOfOrder == 0 && live.All(l => firstDelivery.ContainsKey(l.Id)) ? 0 : 1;
+        return Volatile.Read(ref backlogDelivered) == backlog && repeats == 0 && outOfOrder == 0 && live.All(l => firstDelivery.ContainsKey(l.Id)) ? 0 : 1;
     }
 
     private static string Percentiles(IEnumerable<double> values)
