@@ -136,6 +136,8 @@ internal static class DrainBench
             Console.WriteLine($"outage: {backlog} events over 300 conversations parked in {parking.Elapsed.TotalSeconds:0.0} s ({backlog / parking.Elapsed.TotalSeconds:0}/s, 32 at a time); answers {string.Join(", ", statuses.GroupBy(s => s).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}"))}");
         }
 
+        Console.WriteLine($"  store size with the backlog held: {await StoreBytesAsync(postgres, work) / (double)backlog:0} bytes per event");
+
         // OCP® back, capacity-limited; live events at ~20/s on new conversations while the backlog drains.
         var back = clock.Elapsed;
         Volatile.Write(ref down, false);
@@ -183,6 +185,19 @@ internal static class DrainBench
         Console.WriteLine($"  repeats {repeats}, out of order {outOfOrder}");
         Directory.Delete(work, recursive: true);
         return Volatile.Read(ref backlogDelivered) == backlog && repeats == 0 && outOfOrder == 0 && live.All(l => firstDelivery.ContainsKey(l.Id)) ? 0 : 1;
+    }
+
+    /// <summary>What the store takes on disk: the SQLite file and its WAL, or the PostgreSQL database.</summary>
+    private static async Task<long> StoreBytesAsync(string? postgres, string work)
+    {
+        if (postgres is null)
+        {
+            return Directory.GetFiles(work, "deliveries.db*").Sum(f => new FileInfo(f).Length);
+        }
+
+        await using var source = Npgsql.NpgsqlDataSource.Create(postgres);
+        await using var command = source.CreateCommand("SELECT pg_database_size(current_database())");
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static string Percentiles(IEnumerable<double> values)
