@@ -1,5 +1,43 @@
-# Shared by bench/load.sh, bench/ablation.sh and bench/profile.sh (sourced, not run).
-# Expects: $work (a temp folder), $UPSTREAM (the upstream's port), $API_KEY.
+# Shared by the bench scripts (sourced, not run): functions only.
+# Most expect: $work (a temp folder), $UPSTREAM (the upstream's port), $API_KEY.
+
+# wrk, nginx, taskset and curl from Debian's packages, when one is missing.
+ensure_load_tools() {
+  for tool in wrk nginx taskset curl; do
+    command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk nginx util-linux curl >/dev/null; break; }
+  done
+}
+
+# The gateway in Release from the working tree into $work/gateway and, with AB=<git ref>, from its own copy of the
+# tree at that ref (git archive: no worktree left behind) into $work/gateway-b.
+publish_gateways() {
+  dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null
+  if [ -n "${AB:-}" ]; then
+    mkdir -p "$work/ab-src"
+    git archive "$AB" | tar -x -C "$work/ab-src"
+    dotnet publish "$work/ab-src/src/Gateway/Gateway.csproj" -c Release -o "$work/gateway-b" >/dev/null
+  fi
+}
+
+# A throw-away PostgreSQL cluster (Debian's package, installed when missing) in $1, listening on 127.0.0.1:$2, run as
+# the postgres user with default durability (fsync, synchronous_commit on: a 202 means on disk, as in production);
+# further arguments are server options. PG_CPU=<core> pins the server. Sets $pg_dir; stop_postgres stops it.
+start_postgres() {
+  pg_dir=$1
+  local port=$2 pg_bin; shift 2
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  [ -n "$pg_bin" ] || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); }
+  mkdir -p "$pg_dir" && chown postgres:postgres "$pg_dir" && chmod 755 "$(dirname "$pg_dir")"
+  runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres >/dev/null
+  ${PG_CPU:+taskset -c "$PG_CPU"} runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
+    -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 $*" start >/dev/null
+}
+
+stop_postgres() {
+  if [ -n "${pg_dir:-}" ]; then
+    runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+}
 
 # The upstream stand-in: nginx answering OCP® (/ocp), the token endpoint (/token) and an OTLP collector
 # (/v1/traces), in one worker.
@@ -80,7 +118,7 @@ start_bare_yarp() {
 start_work() {
   work=$(mktemp -d)
   pids=()
-  trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+  trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done; stop_postgres; rm -rf "$work"' EXIT
 }
 
 # Waits (up to 20 s) until $1 forwards a sample event with 200; otherwise prints $2 (a log file) and fails.

@@ -9,22 +9,14 @@
 #   STORE=postgres STANDIN=unlimited BACKLOG=100000 bash bench/drain.sh   # the same on a throw-away PostgreSQL cluster
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/common.sh
+source bench/common.sh
 STORE=${STORE:-sqlite}
 work=$(mktemp -d)
-pg_bin=""
-cleanup() {
-  if [ -n "$pg_bin" ]; then runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg/data" -m fast -w stop >/dev/null 2>&1 || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_postgres; rm -rf "$work"' EXIT
 if [ "$STORE" = postgres ]; then
-  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-  [ -n "$pg_bin" ] || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); }
-  mkdir -p "$work/pg" && chown postgres:postgres "$work/pg" && chmod 755 "$work"
   port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-  # Default durability (fsync, synchronous_commit on), as in production.
-  runuser -u postgres -- "$pg_bin/initdb" -D "$work/pg/data" -A trust -U postgres >/dev/null
-  runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w -o "-p $port -k $work/pg -c listen_addresses=127.0.0.1" start >/dev/null
+  start_postgres "$work/pg" "$port"
   export GATEWAY_SOAK_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres"
 fi
 dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null

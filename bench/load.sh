@@ -30,22 +30,14 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 UPSTREAM=18081 NGINX=18082 BARE=18083 GATEWAY=18084 GATEWAY_SF=18085 GATEWAY_TRACE=18086 GATEWAY_B=18087
 API_KEY=bench-inbound-key-0001
 
-for tool in wrk nginx taskset curl; do
-  command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk nginx util-linux curl >/dev/null; break; }
-done
+ensure_load_tools
 
 start_work
 
 echo "== building (Release)"
-dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null
+publish_gateways
 dotnet publish bench/BareYarp/BareYarp.csproj -c Release -o "$work/bare" >/dev/null
-if [ -n "${AB:-}" ]; then
-  # The other build from its own copy of the tree at that ref (git archive: no worktree left behind).
-  mkdir -p "$work/ab-src"
-  git archive "$AB" | tar -x -C "$work/ab-src"
-  dotnet publish "$work/ab-src/src/Gateway/Gateway.csproj" -c Release -o "$work/gateway-b" >/dev/null
-  echo "gw-b is $(git rev-parse --short "$AB") ($AB); gateway is the working tree"
-fi
+[ -z "${AB:-}" ] || echo "gw-b is $(git rev-parse --short "$AB") ($AB); gateway is the working tree"
 
 write_upstream_conf
 cat > "$work/nginx.conf" <<NGINX

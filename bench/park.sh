@@ -19,18 +19,11 @@ CONNECTIONS=${CONNECTIONS:-32}
 STORES=${STORES:-sqlite postgres}
 UPSTREAM=18201 DIRECT=18202 PARK_SQLITE=18203 PARK_PG=18204 PARK_B=18205 PG_PORT=18210 REFUSED=18299
 API_KEY=bench-inbound-key-0001
-for tool in wrk nginx taskset curl; do
-  command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk nginx util-linux curl >/dev/null; break; }
-done
+ensure_load_tools
 start_work
 echo "== building (Release)"
-dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null
-if [ -n "${AB:-}" ]; then
-  mkdir -p "$work/ab-src"
-  git archive "$AB" | tar -x -C "$work/ab-src"
-  dotnet publish "$work/ab-src/src/Gateway/Gateway.csproj" -c Release -o "$work/gateway-b" >/dev/null
-  echo "park-b is $(git rev-parse --short "$AB") ($AB); the others are the working tree"
-fi
+publish_gateways
+[ -z "${AB:-}" ] || echo "park-b is $(git rev-parse --short "$AB") ($AB); the others are the working tree"
 write_upstream_conf
 write_post_lua
 export DOTNET_TC_CallCountingDelayMs=0 DOTNET_gcServer=0 DOTNET_CLI_TELEMETRY_OPTOUT=1
@@ -57,14 +50,7 @@ if [[ " $STORES " == *" sqlite "* ]]; then
   fi
 fi
 if [[ " $STORES " == *" postgres "* ]]; then
-  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-  [ -n "$pg_bin" ] || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); }
-  mkdir -p "$work/pg" && chown postgres:postgres "$work/pg" && chmod 755 "$work"
-  runuser -u postgres -- "$pg_bin/initdb" -D "$work/pg/data" -A trust -U postgres >/dev/null
-  # Default durability (fsync, synchronous_commit on): a 202 means committed to disk, as in production.
-  taskset -c 0 runuser -u postgres -- "$pg_bin/postgres" -D "$work/pg/data" -p "$PG_PORT" -k "$work/pg" -c listen_addresses=127.0.0.1 \
-    > "$work/pg.log" 2>&1 & pids+=($!)
-  for _ in $(seq 1 100); do "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.2; done
+  PG_CPU=0 start_postgres "$work/pg" "$PG_PORT"
   start_gateway park-pg "$PARK_PG" "$work/gateway" "${parking[@]}" Gateway__Delivery__Store=Postgres \
     ConnectionStrings__Delivery="Host=127.0.0.1;Port=$PG_PORT;Username=postgres${PG_OPTIONS:+;$PG_OPTIONS}" "$@"
   targets+=(park-pg)

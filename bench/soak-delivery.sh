@@ -12,20 +12,13 @@ cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-100000}
 CONVERSATIONS=${CONVERSATIONS:-500}
 STORE=${STORE:-sqlite}
+# shellcheck source=bench/common.sh
+source bench/common.sh
 work=$(mktemp -d)
-pg_bin=""
-cleanup() {
-  if [ -n "$pg_bin" ]; then runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg/data" -m fast -w stop >/dev/null 2>&1 || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_postgres; rm -rf "$work"' EXIT
 if [ "$STORE" = postgres ]; then
-  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-  [ -n "$pg_bin" ] || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); }
-  mkdir -p "$work/pg" && chown postgres:postgres "$work/pg" && chmod 755 "$work"
   port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-  runuser -u postgres -- "$pg_bin/initdb" -D "$work/pg/data" -A trust -U postgres >/dev/null
-  runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w -o "-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+  start_postgres "$work/pg" "$port" -c max_connections=300
   export GATEWAY_SOAK_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres"
 fi
 dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/null

@@ -40,36 +40,11 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
     [InlineData(true)]
     public async Task A_claim_reads_only_the_due_heads_under_a_backlog(bool analyzed)
     {
-        await using var connection = await OpenStoreAsync();
-        foreach (var statement in analyzed ? new[] { Seed, Analyze } : [Seed])
-        {
-            await using var seed = connection.CreateCommand();
-            seed.CommandText = statement;
-            await seed.ExecuteNonQueryAsync();
-        }
-
+        await using var connection = await SeededStoreAsync(analyzed);
         await using var store = Store();
         foreach (var claim in store.ClaimStatements)
         {
-            await using var explain = connection.CreateCommand();
-            explain.CommandText = Explain(claim);
-            foreach (var (name, value) in new (string, object)[] { ("o", "owner"), ("u", 20_000L), ("now", 10_000L), ("max", 128) })
-            {
-                var parameter = explain.CreateParameter();
-                parameter.ParameterName = name;
-                parameter.Value = value;
-                explain.Parameters.Add(parameter);
-            }
-
-            var plan = new List<string>();
-            await using (var reader = await explain.ExecuteReaderAsync())
-            {
-                while (await reader.ReadAsync())
-                {
-                    plan.Add(reader.GetValue(reader.FieldCount - 1).ToString()!);
-                }
-            }
-
+            var plan = await PlanAsync(connection, claim, ("o", "owner"), ("u", 20_000L), ("now", 10_000L), ("max", 128));
             output.WriteLine($"claim (analyzed: {analyzed}):\n  " + string.Join("\n  ", plan));
             Assert.Contains(plan, line => line.Contains("ocp_deliveries_due_", StringComparison.Ordinal));
             Assert.DoesNotContain(plan, line => line.Contains("ocp_deliveries_state", StringComparison.Ordinal));
@@ -100,17 +75,33 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
     [MemberData(nameof(Reads))]
     public async Task A_console_read_goes_through_an_index_under_a_backlog(string read)
     {
-        await using var connection = await OpenStoreAsync();
-        foreach (var statement in new[] { Seed, Analyze })
+        await using var connection = await SeededStoreAsync(analyzed: true);
+        var plan = await PlanAsync(connection, Sql(read),
+            ("l", 50), ("o", 1950), ("s", "stale"), ("c", "c-00001"), ("t", "key-00001-3"), ("n", 42L), ("d", 0L));
+        output.WriteLine($"{read}:\n  " + string.Join("\n  ", plan));
+        Assert.NotEmpty(plan);
+        Assert.DoesNotContain(plan, ScansTable);
+    }
+    /// <summary>A store filled with <see cref="Seed"/>, with statistics gathered or not.</summary>
+    private async Task<DbConnection> SeededStoreAsync(bool analyzed)
+    {
+        var connection = await OpenStoreAsync();
+        foreach (var statement in analyzed ? new[] { Seed, Analyze } : [Seed])
         {
             await using var seed = connection.CreateCommand();
             seed.CommandText = statement;
             await seed.ExecuteNonQueryAsync();
         }
 
+        return connection;
+    }
+
+    /// <summary>The engine's plan for <paramref name="sql"/> with the given parameters, one line per row.</summary>
+    private async Task<List<string>> PlanAsync(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
+    {
         await using var explain = connection.CreateCommand();
-        explain.CommandText = Explain(Sql(read));
-        foreach (var (name, value) in new (string, object)[] { ("l", 50), ("o", 1950), ("s", "stale"), ("c", "c-00001"), ("t", "key-00001-3"), ("n", 42L), ("d", 0L) })
+        explain.CommandText = Explain(sql);
+        foreach (var (name, value) in parameters)
         {
             var parameter = explain.CreateParameter();
             parameter.ParameterName = name;
@@ -119,17 +110,13 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
         }
 
         var plan = new List<string>();
-        await using (var reader = await explain.ExecuteReaderAsync())
+        await using var reader = await explain.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
         {
-            while (await reader.ReadAsync())
-            {
-                plan.Add(reader.GetValue(reader.FieldCount - 1).ToString()!);
-            }
+            plan.Add(reader.GetValue(reader.FieldCount - 1).ToString()!);
         }
 
-        output.WriteLine($"{read}:\n  " + string.Join("\n  ", plan));
-        Assert.NotEmpty(plan);
-        Assert.DoesNotContain(plan, ScansTable);
+        return plan;
     }
 }
 
@@ -143,13 +130,13 @@ public sealed class SqliteConsoleQueryPlanTests(ITestOutputHelper output) : Cons
         Directory.Delete(_folder, recursive: true);
     }
 
-    private string File => $"Data Source={Path.Combine(_folder, "plans.db")}";
+    private string ConnectionString => $"Data Source={Path.Combine(_folder, "plans.db")}";
 
-    private protected override SqlDeliveryStore Store() => new SqliteDeliveryStore(File);
+    private protected override SqlDeliveryStore Store() => new SqliteDeliveryStore(ConnectionString);
 
     private protected override async Task<DbConnection> OpenStoreAsync()
     {
-        var file = File;
+        var file = ConnectionString;
         await using (var store = new SqliteDeliveryStore(file))
         {
             await store.InitializeAsync(default);
