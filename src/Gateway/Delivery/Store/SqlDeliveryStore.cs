@@ -264,9 +264,8 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     public async Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken) =>
         (await ParkManyAsync([new ParkRequest(parked, state)], now, cancellationToken))[0];
 
-    // The three statements of a park, shared by both engines. The key and the attempt name the new row by the engine's
-    // last inserted id (so PostgreSQL can send a whole batch in one round trip), and each returns a row, so a batch's
-    // result sets line up with its statements whatever the driver does with statements that return none.
+    // The statements of a park: the event's row (both engines), and on SQLite its key and attempt, which name the new row
+    // by last_insert_rowid() so the three can be prepared once per batch (PostgreSQL folds them into one, ParkWithKey).
     private const string InsertDelivery =
         "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, retry_first, head) " +
         "VALUES (@k, @c, @t, @r, @p, @b, @bk, @at, @at, @s, @n, @next, @e, @f, @tp, @rf, " +
@@ -274,20 +273,17 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
 
     private static readonly string[] DeliveryParameters = ["k", "c", "t", "r", "p", "b", "bk", "at", "s", "n", "next", "e", "f", "tp", "rf"];
 
-    private string InsertKey =>
-        $"INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, 202, {LastInsertedId}, @at) " +
-        "ON CONFLICT (event_at, idempotency_key) DO NOTHING RETURNING status";
+    private const string InsertKey =
+        "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, 202, last_insert_rowid(), @at) " +
+        "ON CONFLICT (event_at, idempotency_key) DO NOTHING";
 
     private static readonly string[] KeyParameters = ["e", "k", "at"];
 
     // After the key: SQLite's last_insert_rowid() moves with this rowid table's insert (not with the keys' WITHOUT ROWID one).
-    private string InsertLiveAttempt =>
-        $"INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) VALUES ({LastInsertedId}, @a, @o, @st, @er, @d) RETURNING delivery_id";
+    private const string InsertLiveAttempt =
+        "INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) VALUES (last_insert_rowid(), @a, @o, @st, @er, @d)";
 
     private static readonly string[] AttemptParameters = ["a", "o", "st", "er", "d"];
-
-    /// <summary>The SQL for the id of the row this connection inserted last (SQLite's <c>last_insert_rowid()</c>, PostgreSQL's <c>lastval()</c>).</summary>
-    protected abstract string LastInsertedId { get; }
 
     /// <summary>
     /// A statement (parameter <c>@cs</c>, the conversation ids in ordinal order) that holds every conversation of a park
@@ -338,7 +334,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     }
 
     // SQLite (no DbBatch; a statement costs no round trip): three statements prepared once per batch, rebound per event.
-    private async Task<long[]> ParkOnPreparedStatementsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
+    private static async Task<long[]> ParkOnPreparedStatementsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
         object?[][] rows, long[] eventAts, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var delivery = Prepared(connection, transaction, InsertDelivery, DeliveryParameters);
@@ -361,47 +357,64 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         return ids;
     }
 
-    // PostgreSQL: the conversations' locks and every event's statements in one DbBatch, so a batch of N events costs
-    // one round trip and one commit rather than 3N round trips.
+    // PostgreSQL: the conversations' locks and one statement per event in one DbBatch, so a batch of N events costs one
+    // round trip and one commit. Each event's key (and its live attempt) rides on its insert as a data-modifying CTE:
+    // one statement per event rather than three halved the server's work per park. Statements see the rows of the ones
+    // before them, so a conversation's second event in a batch finds its first and is not made a head.
+    private const string ParkAndKeep =
+        $"WITH parked AS ({InsertDelivery}), kept AS (INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) " +
+        "SELECT @ea, @k, 202, id, @ka FROM parked ON CONFLICT (event_at, idempotency_key) DO NOTHING)";
+
+    private const string ParkWithKey = ParkAndKeep + " SELECT id FROM parked";
+
+    private const string ParkWithKeyAndAttempt =
+        ParkAndKeep + ", tried AS (INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) " +
+        "SELECT id, @a, @o, @st, @er, @d FROM parked) SELECT id FROM parked";
+
+    private static readonly string[] ParkWithKeyParameters = [.. DeliveryParameters, "ea", "ka"];
+
+    private static readonly string[] ParkWithKeyAndAttemptParameters = [.. ParkWithKeyParameters, .. AttemptParameters];
+
     private async Task<long[]> ParkInOneRoundTripAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
         object?[][] rows, long[] eventAts, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var batch = connection.CreateBatch();
         batch.Transaction = transaction;
+        var locked = ConversationsLock is not null;
         if (ConversationsLock is { } lockSql)
         {
             var conversations = parks.Select(p => p.Event.ConversationId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
             Add(batch, lockSql, ["cs"], [conversations]);
         }
 
-        var deliveryResults = new int[parks.Count];
+        var accepted = Ms(now);
         for (var i = 0; i < parks.Count; i++)
         {
-            deliveryResults[i] = batch.BatchCommands.Count;
-            Add(batch, InsertDelivery, DeliveryParameters, rows[i]);
-            Add(batch, InsertKey, KeyParameters, [eventAts[i], parks[i].Event.IdempotencyKey, Ms(now)]);
             if (parks[i].Event.LiveAttempt is { } live)
             {
-                Add(batch, InsertLiveAttempt, AttemptParameters, AttemptValues(live));
+                Add(batch, ParkWithKeyAndAttempt, ParkWithKeyAndAttemptParameters, [.. rows[i], eventAts[i], accepted, .. AttemptValues(live)]);
+            }
+            else
+            {
+                Add(batch, ParkWithKey, ParkWithKeyParameters, [.. rows[i], eventAts[i], accepted]);
             }
         }
 
         var ids = new long[parks.Count];
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        var result = 0;
-        var next = 0;
-        do
+        if (locked)
         {
-            if (next < ids.Length && result == deliveryResults[next] && await reader.ReadAsync(cancellationToken))
-            {
-                ids[next++] = reader.GetInt64(0);
-            }
-
-            result++;
+            await reader.NextResultAsync(cancellationToken);
         }
-        while (await reader.NextResultAsync(cancellationToken));
 
-        return next == ids.Length ? ids : throw new InvalidOperationException($"The park batch returned {next} ids for {ids.Length} events.");
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = await reader.ReadAsync(cancellationToken) ? reader.GetInt64(0)
+                : throw new InvalidOperationException($"The park batch returned no id for event {i + 1} of {ids.Length}.");
+            await reader.NextResultAsync(cancellationToken);
+        }
+
+        return ids;
     }
 
     private static object?[] AttemptValues(DeliveryAttempt attempt) =>
@@ -429,7 +442,10 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         }
     }
 
-    private static void Add(DbBatch batch, string sql, string[] names, object?[] values)
+    private static DbBatchCommand Add(DbBatch batch, string sql, (string Name, object? Value)[] parameters) =>
+        Add(batch, sql, [.. parameters.Select(p => p.Name)], [.. parameters.Select(p => p.Value)]);
+
+    private static DbBatchCommand Add(DbBatch batch, string sql, string[] names, object?[] values)
     {
         var command = batch.CreateBatchCommand();
         command.CommandText = sql;
@@ -442,6 +458,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         }
 
         batch.BatchCommands.Add(command);
+        return command;
     }
 
     public async Task<IReadOnlyList<StoredEvent>> ClaimAsync(string owner, DateTimeOffset now, TimeSpan lease, int max, CancellationToken cancellationToken)
@@ -514,54 +531,106 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
-        var recorded = 0;
         // Conversations locked in one order, so two replicas finishing rounds never deadlock.
-        foreach (var result in results.OrderBy(r => r.ConversationId, StringComparer.Ordinal))
+        var ordered = results.OrderBy(r => r.ConversationId, StringComparer.Ordinal).ToArray();
+        var recorded = connection.CanCreateBatch
+            ? await FinishInOneRoundTripAsync(connection, transaction, owner, ordered, now, cancellationToken)
+            : await FinishOneByOneAsync(connection, transaction, owner, ordered, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return recorded;
+    }
+
+    private const string Delivered =
+        "UPDATE ocp_deliveries SET state = 'delivered', head = 0, lease_owner = NULL, finished_at = @now, last_error = @e, body = @nb, body_key = NULL WHERE id = @id AND state = 'leased' AND lease_owner = @o";
+
+    private const string PushedBackAgain =
+        "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e, attempts = attempts - 1, retry_first = 1 " +
+        "WHERE id = @id AND state = 'leased' AND lease_owner = @o";
+
+    private const string Rescheduled =
+        "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e, retry_first = 0 WHERE id = @id AND state = 'leased' AND lease_owner = @o";
+
+    private const string InsertAttempt =
+        "INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) VALUES (@id, @at, @ao, @s, @ae, @d)";
+
+    /// <summary>A result's update: delivered; pushed back (not an attempt against the event: its count is given back and it goes first next time); or rescheduled.</summary>
+    private static (string Sql, (string, object?)[] Parameters) FinishUpdate(AttemptResult result, string owner, DateTimeOffset now) =>
+        result.Outcome is { } outcome
+            ? (Delivered, [("now", Ms(now)), ("e", outcome), ("nb", NoBody), ("id", result.Id), ("o", owner)])
+            : (result.PushedBack ? PushedBackAgain : Rescheduled, [("n", Ms(result.NextAttempt)), ("e", result.Error), ("id", result.Id), ("o", owner)]);
+
+    private static (string, object?)[] AttemptParametersOf(long id, DeliveryAttempt attempt) =>
+        [("id", id), ("at", Ms(attempt.At)), ("ao", attempt.Outcome), ("s", attempt.Status), ("ae", attempt.Error), ("d", (long)attempt.Duration.TotalMilliseconds)];
+
+    // SQLite (no round trips to save): statement by statement, the attempt and the next head only for a lease still held.
+    private async Task<int> FinishOneByOneAsync(DbConnection connection, DbTransaction transaction, string owner, AttemptResult[] results,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var recorded = 0;
+        foreach (var result in results)
         {
-            int count;
-            if (result.Outcome is { } outcome)
+            if (result.Outcome is not null)
             {
                 await LockConversationAsync(connection, transaction, result.ConversationId, cancellationToken);
-                count = await ExecuteAsync(connection, transaction,
-                    "UPDATE ocp_deliveries SET state = 'delivered', head = 0, lease_owner = NULL, finished_at = @now, last_error = @e, body = @nb, body_key = NULL WHERE id = @id AND state = 'leased' AND lease_owner = @o",
-                    cancellationToken, ("now", Ms(now)), ("e", outcome), ("nb", NoBody), ("id", result.Id), ("o", owner));
-                if (count > 0)
-                {
-                    await ExecuteAsync(connection, transaction, Promote, cancellationToken, ("c", result.ConversationId));
-                }
             }
-            else if (result.PushedBack)
+
+            var (sql, parameters) = FinishUpdate(result, owner, now);
+            var count = await ExecuteAsync(connection, transaction, sql, cancellationToken, parameters);
+            if (count > 0 && result.Outcome is not null)
             {
-                // Not an attempt against the event: the claim's count is given back, and it goes first next time.
-                count = await ExecuteAsync(connection, transaction,
-                    "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e, attempts = attempts - 1, retry_first = 1 " +
-                    "WHERE id = @id AND state = 'leased' AND lease_owner = @o",
-                    cancellationToken, ("n", Ms(result.NextAttempt)), ("e", result.Error), ("id", result.Id), ("o", owner));
-            }
-            else
-            {
-                count = await ExecuteAsync(connection, transaction,
-                    "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL, next_attempt_at = @n, last_error = @e, retry_first = 0 WHERE id = @id AND state = 'leased' AND lease_owner = @o",
-                    cancellationToken, ("n", Ms(result.NextAttempt)), ("e", result.Error), ("id", result.Id), ("o", owner));
+                await ExecuteAsync(connection, transaction, Promote, cancellationToken, ("c", result.ConversationId));
             }
 
             recorded += count;
             // Only for a lease still held: a lease taken over by another replica records that replica's attempt instead.
             if (count > 0 && result.Attempt is { } attempt)
             {
-                await InsertAttemptAsync(connection, transaction, result.Id, attempt, cancellationToken);
+                await ExecuteAsync(connection, transaction, InsertAttempt, cancellationToken, AttemptParametersOf(result.Id, attempt));
             }
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return recorded;
     }
 
-    private static Task<int> InsertAttemptAsync(DbConnection connection, DbTransaction transaction, long id, DeliveryAttempt attempt, CancellationToken cancellationToken) =>
-        ExecuteAsync(connection, transaction,
-            "INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) VALUES (@id, @at, @o, @s, @e, @d)",
-            cancellationToken, ("id", id), ("at", Ms(attempt.At)), ("o", attempt.Outcome), ("s", (object?)attempt.Status ?? DBNull.Value),
-            ("e", (object?)attempt.Error ?? DBNull.Value), ("d", (long)attempt.Duration.TotalMilliseconds));
+    // PostgreSQL: a round's results in one DbBatch (one round trip rather than up to four per result), the delivered
+    // events' conversations locked first in one order. The attempt rides on its update (a data-modifying CTE), so it is
+    // written only for a lease still held; the next head is promoted after every delivered result, a no-op where the
+    // conversation still has one (a lease another replica took over keeps its head).
+    private async Task<int> FinishInOneRoundTripAsync(DbConnection connection, DbTransaction transaction, string owner, AttemptResult[] results,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var batch = connection.CreateBatch();
+        batch.Transaction = transaction;
+        if (ConversationsLock is { } lockSql)
+        {
+            var conversations = results.Where(r => r.Outcome is not null).Select(r => r.ConversationId).Distinct(StringComparer.Ordinal).ToArray();
+            if (conversations.Length > 0)
+            {
+                Add(batch, lockSql, ["cs"], [conversations]);
+            }
+        }
+
+        var updates = new List<DbBatchCommand>(results.Length);
+        foreach (var result in results)
+        {
+            var (sql, parameters) = FinishUpdate(result, owner, now);
+            if (result.Attempt is { } attempt)
+            {
+                sql = $"WITH finished AS ({sql} RETURNING id) INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) " +
+                    "SELECT id, @at, @ao, @s, @ae, @d FROM finished";
+                parameters = [.. parameters, .. AttemptParametersOf(result.Id, attempt).Where(p => p.Item1 != "id")];
+            }
+
+            updates.Add(Add(batch, sql, parameters));
+            if (result.Outcome is not null)
+            {
+                Add(batch, Promote, ["c"], [result.ConversationId]);
+            }
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return updates.Sum(u => u.RecordsAffected);
+    }
 
     public async Task<IReadOnlyList<DeliveryAttempt>> AttemptsAsync(string conversationId, CancellationToken cancellationToken)
     {

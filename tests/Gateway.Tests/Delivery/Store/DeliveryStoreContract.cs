@@ -87,6 +87,35 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task A_round_of_results_is_recorded_together_with_each_attempt_only_where_the_lease_is_still_held()
+    {
+        var store = await CreateStoreAsync();
+        var a1 = await store.ParkAsync(Event("A", "a1"), DeliveryStates.Pending, T0, default);
+        var a2 = await store.ParkAsync(Event("A", "a2"), DeliveryStates.Pending, T0, default);
+        var b1 = await store.ParkAsync(Event("B", "b1"), DeliveryStates.Pending, T0, default);
+        var c1 = await store.ParkAsync(Event("C", "c1"), DeliveryStates.Pending, T0, default);
+        Assert.Equal(3, (await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default)).Count);
+        DeliveryAttempt Tried(long id, string outcome, int status) => new(id, T0.AddSeconds(1), outcome, status, null, TimeSpan.FromMilliseconds(10));
+
+        // Another owner's results change nothing and record no attempt.
+        var stranger = await store.FinishAsync("someone-else", [new AttemptResult(c1, "C", "200", default, null) { Attempt = Tried(c1, "delivered", 200) }], T0.AddSeconds(1), default);
+        var recorded = await store.FinishAsync("r",
+        [
+            new AttemptResult(a1, "A", "200", default, null) { Attempt = Tried(a1, "delivered", 200) },
+            new AttemptResult(b1, "B", null, T0.AddSeconds(60), "503") { Attempt = Tried(b1, "retry", 503) },
+            new AttemptResult(c1, "C", null, T0.AddSeconds(1), "429", PushedBack: true),
+        ], T0.AddSeconds(1), default);
+
+        Assert.Equal(0, stranger);
+        Assert.Equal(3, recorded);
+        Assert.Equal(1, await CountAsync($"SELECT COUNT(*) FROM ocp_delivery_attempts WHERE delivery_id = {a1} AND outcome = 'delivered'"));
+        Assert.Equal(0, await CountAsync($"SELECT COUNT(*) FROM ocp_delivery_attempts WHERE delivery_id = {c1}"));
+        Assert.Equal(["retry"], (await store.AttemptsAsync("B", default)).Select(a => a.Outcome));
+        // a1 delivered made a2 the head; c1 pushed back goes first; b1 waits for its minute.
+        Assert.Equal([c1, a2], (await store.ClaimAsync("r", T0.AddSeconds(2), TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+    }
+
+    [Fact]
     public async Task A_rescheduled_event_waits_for_its_time_and_still_blocks_its_conversation()
     {
         var store = await CreateStoreAsync();
