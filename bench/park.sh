@@ -4,7 +4,7 @@
 # rps, p50/p99, CPU per event and events per commit (group commit) for each target.
 #   bash bench/park.sh                  # 4 rounds x 10 s per target, ~5 minutes
 #   STORES=sqlite bash bench/park.sh    # without PostgreSQL
-#   AB=<ref> bash bench/park.sh         # adds the SQLite parking gateway built from a git ref (park-b)
+#   AB=<ref> bash bench/park.sh         # adds the parking gateways built from a git ref (park-b, park-pg-b)
 #   bash bench/park.sh Gateway__Delivery__GroupCommitWindow=00:00:00.002   # settings for every parking gateway
 #   PG_OPTIONS='Max Auto Prepare=20' bash bench/park.sh                    # added to the PostgreSQL connection string
 # Servers (nginx, the gateways, PostgreSQL) on core 0, wrk on core 1; every process started here is stopped on exit.
@@ -23,7 +23,7 @@ ensure_load_tools
 start_work
 echo "== building (Release)"
 publish_gateways
-[ -z "${AB:-}" ] || echo "park-b is $(git rev-parse --short "$AB") ($AB); the others are the working tree"
+[ -z "${AB:-}" ] || echo "park-b and park-pg-b are $(git rev-parse --short "$AB") ($AB); the others are the working tree"
 write_upstream_conf
 write_post_lua
 export DOTNET_TC_CallCountingDelayMs=0 DOTNET_gcServer=0 DOTNET_CLI_TELEMETRY_OPTOUT=1
@@ -54,6 +54,13 @@ if [[ " $STORES " == *" postgres "* ]]; then
   start_gateway park-pg "$PARK_PG" "$work/gateway" "${parking[@]}" Gateway__Delivery__Store=Postgres \
     ConnectionStrings__Delivery="Host=127.0.0.1;Port=$PG_PORT;Username=postgres${PG_OPTIONS:+;$PG_OPTIONS}" "$@"
   targets+=(park-pg)
+  if [ -n "${AB:-}" ]; then
+    # The other build on a database of its own in the same cluster.
+    runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql" -q -h 127.0.0.1 -p "$PG_PORT" -c 'CREATE DATABASE park_b'
+    start_gateway park-pg-b 18206 "$work/gateway-b" "${parking[@]}" Gateway__Delivery__Store=Postgres \
+      ConnectionStrings__Delivery="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=park_b${PG_OPTIONS:+;$PG_OPTIONS}" "$@"
+    targets+=(park-pg-b)
+  fi
 fi
 for target in "${targets[@]}"; do
   code=""

@@ -79,6 +79,8 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyPro
     // The same locks for a park batch in one statement, taken in the order of the array (sorted by the caller).
     protected override string ConversationsLock => "SELECT pg_advisory_xact_lock(720612, hashtext(c)) FROM unnest(@cs) AS c";
 
+    protected override string LastInsertedId => "lastval()";
+
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await dataSource.OpenConnectionAsync(cancellationToken);
 

@@ -264,8 +264,9 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     public async Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken) =>
         (await ParkManyAsync([new ParkRequest(parked, state)], now, cancellationToken))[0];
 
-    // The statements of a park: the event's row (both engines), and on SQLite its key and attempt, which name the new row
-    // by last_insert_rowid() so the three can be prepared once per batch (PostgreSQL folds them into one, ParkWithKey).
+    // The three statements of a park, shared by both engines. The key and the attempt name the new row by the engine's
+    // last inserted id (so PostgreSQL can send a whole batch in one round trip), and each returns a row, so a batch's
+    // result sets line up with its statements whatever the driver does with statements that return none.
     private const string InsertDelivery =
         "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, retry_first, head) " +
         "VALUES (@k, @c, @t, @r, @p, @b, @bk, @at, @at, @s, @n, @next, @e, @f, @tp, @rf, " +
@@ -273,17 +274,20 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
 
     private static readonly string[] DeliveryParameters = ["k", "c", "t", "r", "p", "b", "bk", "at", "s", "n", "next", "e", "f", "tp", "rf"];
 
-    private const string InsertKey =
-        "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, 202, last_insert_rowid(), @at) " +
-        "ON CONFLICT (event_at, idempotency_key) DO NOTHING";
+    private string InsertKey =>
+        $"INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, 202, {LastInsertedId}, @at) " +
+        "ON CONFLICT (event_at, idempotency_key) DO NOTHING RETURNING status";
 
     private static readonly string[] KeyParameters = ["e", "k", "at"];
 
     // After the key: SQLite's last_insert_rowid() moves with this rowid table's insert (not with the keys' WITHOUT ROWID one).
-    private const string InsertLiveAttempt =
-        "INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) VALUES (last_insert_rowid(), @a, @o, @st, @er, @d)";
+    private string InsertLiveAttempt =>
+        $"INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) VALUES ({LastInsertedId}, @a, @o, @st, @er, @d) RETURNING delivery_id";
 
     private static readonly string[] AttemptParameters = ["a", "o", "st", "er", "d"];
+
+    /// <summary>The SQL for the id of the row this connection inserted last (SQLite's <c>last_insert_rowid()</c>, PostgreSQL's <c>lastval()</c>).</summary>
+    protected abstract string LastInsertedId { get; }
 
     /// <summary>
     /// A statement (parameter <c>@cs</c>, the conversation ids in ordinal order) that holds every conversation of a park
@@ -334,7 +338,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     }
 
     // SQLite (no DbBatch; a statement costs no round trip): three statements prepared once per batch, rebound per event.
-    private static async Task<long[]> ParkOnPreparedStatementsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
+    private async Task<long[]> ParkOnPreparedStatementsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
         object?[][] rows, long[] eventAts, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var delivery = Prepared(connection, transaction, InsertDelivery, DeliveryParameters);
@@ -357,64 +361,47 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         return ids;
     }
 
-    // PostgreSQL: the conversations' locks and one statement per event in one DbBatch, so a batch of N events costs one
-    // round trip and one commit. Each event's key (and its live attempt) rides on its insert as a data-modifying CTE:
-    // one statement per event rather than three halved the server's work per park. Statements see the rows of the ones
-    // before them, so a conversation's second event in a batch finds its first and is not made a head.
-    private const string ParkAndKeep =
-        $"WITH parked AS ({InsertDelivery}), kept AS (INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) " +
-        "SELECT @ea, @k, 202, id, @ka FROM parked ON CONFLICT (event_at, idempotency_key) DO NOTHING)";
-
-    private const string ParkWithKey = ParkAndKeep + " SELECT id FROM parked";
-
-    private const string ParkWithKeyAndAttempt =
-        ParkAndKeep + ", tried AS (INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) " +
-        "SELECT id, @a, @o, @st, @er, @d FROM parked) SELECT id FROM parked";
-
-    private static readonly string[] ParkWithKeyParameters = [.. DeliveryParameters, "ea", "ka"];
-
-    private static readonly string[] ParkWithKeyAndAttemptParameters = [.. ParkWithKeyParameters, .. AttemptParameters];
-
+    // PostgreSQL: the conversations' locks and every event's statements in one DbBatch, so a batch of N events costs
+    // one round trip and one commit rather than 3N round trips.
     private async Task<long[]> ParkInOneRoundTripAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
         object?[][] rows, long[] eventAts, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var batch = connection.CreateBatch();
         batch.Transaction = transaction;
-        var locked = ConversationsLock is not null;
         if (ConversationsLock is { } lockSql)
         {
             var conversations = parks.Select(p => p.Event.ConversationId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
             Add(batch, lockSql, ["cs"], [conversations]);
         }
 
-        var accepted = Ms(now);
+        var deliveryResults = new int[parks.Count];
         for (var i = 0; i < parks.Count; i++)
         {
+            deliveryResults[i] = batch.BatchCommands.Count;
+            Add(batch, InsertDelivery, DeliveryParameters, rows[i]);
+            Add(batch, InsertKey, KeyParameters, [eventAts[i], parks[i].Event.IdempotencyKey, Ms(now)]);
             if (parks[i].Event.LiveAttempt is { } live)
             {
-                Add(batch, ParkWithKeyAndAttempt, ParkWithKeyAndAttemptParameters, [.. rows[i], eventAts[i], accepted, .. AttemptValues(live)]);
-            }
-            else
-            {
-                Add(batch, ParkWithKey, ParkWithKeyParameters, [.. rows[i], eventAts[i], accepted]);
+                Add(batch, InsertLiveAttempt, AttemptParameters, AttemptValues(live));
             }
         }
 
         var ids = new long[parks.Count];
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        if (locked)
+        var result = 0;
+        var next = 0;
+        do
         {
-            await reader.NextResultAsync(cancellationToken);
-        }
+            if (next < ids.Length && result == deliveryResults[next] && await reader.ReadAsync(cancellationToken))
+            {
+                ids[next++] = reader.GetInt64(0);
+            }
 
-        for (var i = 0; i < ids.Length; i++)
-        {
-            ids[i] = await reader.ReadAsync(cancellationToken) ? reader.GetInt64(0)
-                : throw new InvalidOperationException($"The park batch returned no id for event {i + 1} of {ids.Length}.");
-            await reader.NextResultAsync(cancellationToken);
+            result++;
         }
+        while (await reader.NextResultAsync(cancellationToken));
 
-        return ids;
+        return next == ids.Length ? ids : throw new InvalidOperationException($"The park batch returned {next} ids for {ids.Length} events.");
     }
 
     private static object?[] AttemptValues(DeliveryAttempt attempt) =>

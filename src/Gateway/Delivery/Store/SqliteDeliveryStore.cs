@@ -55,6 +55,8 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
 
     protected override SemaphoreSlim WriteGate { get; } = new(1, 1);
 
+    protected override string LastInsertedId => "last_insert_rowid()";
+
     // WAL with NORMAL: a commit survives a crash of the process, not of the machine (OpenAsync sets FULL again).
     protected override string KeysWithoutSync => "PRAGMA synchronous = NORMAL";
 
