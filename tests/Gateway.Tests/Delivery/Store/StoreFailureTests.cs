@@ -128,7 +128,9 @@ public sealed class StoreOutageTests : IDisposable
         Directory.Delete(Database);
         foreach (var file in Directory.GetFiles(aside))
         {
-            File.Move(file, Path.Combine(_folder, Path.GetFileName(file)));
+            // Over whatever the worker's reopen created in between (an empty file where the folder was): the store's own
+            // files are put back as they were.
+            File.Move(file, Path.Combine(_folder, Path.GetFileName(file)), overwrite: true);
         }
     }
 
