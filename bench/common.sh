@@ -138,6 +138,11 @@ cpu_ticks() {
   awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
+# Bytes a process has caused to be written to storage (its page-cache writes: a store's WAL, file and checkpoints).
+disk_bytes() {
+  awk '/^write_bytes/ { print $2 }' "/proc/$1/io"
+}
+
 # Prometheus stand-in: the /metrics (on the events port) of every target named, read each 10 s while the
 # rounds run, as production has one (prometheus-net's adapters start at the first scrape). Needs the
 # caller's url and pid_of arrays; names without a PID are skipped.

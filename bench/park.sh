@@ -81,9 +81,9 @@ for round in $(seq 1 "$ROUNDS"); do
   for i in $(seq 0 $((${#targets[@]} - 1))); do
     target=${targets[$(((i + round) % ${#targets[@]}))]}
     read -r s0 c0 < <(commits "$target")
-    before=$(cpu_ticks "${pid_of[$target]}")
+    before=$(cpu_ticks "${pid_of[$target]}") written=$(disk_bytes "${pid_of[$target]}")
     out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/post.lua" "${url[$target]}")
-    after=$(cpu_ticks "${pid_of[$target]}")
+    after=$(cpu_ticks "${pid_of[$target]}") written=$(($(disk_bytes "${pid_of[$target]}") - written))
     read -r s1 c1 < <(commits "$target")
     rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
     n=$(echo "$out" | awk '/requests in/ { print $1 }')
@@ -92,18 +92,19 @@ for round in $(seq 1 "$ROUNDS"); do
     p99=$(ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")
     cpu=$(awk -v c=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN { printf "%.1f", c / hz / n * 1e6 }')
     per=$(awk -v s=$((s1 - s0)) -v c=$((c1 - c0)) 'BEGIN { if (c > 0) printf "%.1f", s / c; else print "-" }')
-    echo "$target $rps $p50 $p99 $cpu $per ${bad:-0}" >> "$work/results"
-    printf 'round %d %-12s %8.0f rps  p50 %6.2f ms  p99 %7.2f ms  %6s us CPU/event  %5s events/commit  %s non-2xx\n' \
-      "$round" "$target" "$rps" "$p50" "$p99" "$cpu" "$per" "${bad:-0}"
+    kb=$(awk -v w="$written" -v n="$n" 'BEGIN { printf "%.1f", w / n / 1024 }')
+    echo "$target $rps $p50 $p99 $cpu $per ${bad:-0} $kb" >> "$work/results"
+    printf 'round %d %-12s %8.0f rps  p50 %6.2f ms  p99 %7.2f ms  %6s us CPU/event  %5s events/commit  %5s KB written/event  %s non-2xx\n' \
+      "$round" "$target" "$rps" "$p50" "$p99" "$cpu" "$per" "$kb" "${bad:-0}"
   done
 done
 median() { sort -n | awk '{ v[NR] = $1 } END { printf "%s", v[int((NR + 1) / 2)] }'; }
 echo
-printf '%-12s %-10s %-9s %-9s %-11s %-14s %s\n' target "rps" "p50 ms" "p99 ms" "CPU us/ev" "events/commit" "rps / direct"
+printf '%-12s %-10s %-9s %-9s %-11s %-14s %-11s %s\n' target "rps" "p50 ms" "p99 ms" "CPU us/ev" "events/commit" "KB/event" "rps / direct"
 direct=$(awk '$1 == "direct" { print $2 }' "$work/results" | median)
 for target in "${targets[@]}"; do
   col() { awk -v t="$target" -v c="$1" '$1 == t { print $c }' "$work/results" | median; }
   rps=$(col 2)
-  printf '%-12s %-10.0f %-9s %-9s %-11s %-14s %.2f\n' "$target" "$rps" "$(col 3)" "$(col 4)" "$(col 5)" "$(col 6)" \
+  printf '%-12s %-10.0f %-9s %-9s %-11s %-14s %-11s %.2f\n' "$target" "$rps" "$(col 3)" "$(col 4)" "$(col 5)" "$(col 6)" "$(col 8)" \
     "$(awk -v a="$rps" -v b="$direct" 'BEGIN { print a / b }')"
 done
