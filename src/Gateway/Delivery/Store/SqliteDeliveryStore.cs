@@ -22,14 +22,18 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
         "retry_first INTEGER NOT NULL DEFAULT 0)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation ON ocp_deliveries (conversation_id, state, id)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, next_attempt_at, id)",
-        // An operator's search by idempotency key.
-        "CREATE INDEX IF NOT EXISTS ocp_deliveries_key ON ocp_deliveries (idempotency_key)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_first ON ocp_deliveries (next_attempt_at, id) WHERE retry_first = 1 AND head = 1 AND state = 'pending'",
         // The housekeeping's reads each second (SqlDeliveryStore.Reads): expired, oldest held, rows by missing key.
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_deadline ON ocp_deliveries (state, deadline_from)",
-        "CREATE INDEX IF NOT EXISTS ocp_deliveries_received ON ocp_deliveries (state, received_at)",
+        // The oldest held event, and (the key last) an operator's search by idempotency key as a scan of this index alone
+        // (SqlDeliveryStore.FindStatements). Not an index on the key itself: keys are random, so each park would write a page
+        // of its own into that index, a whole page image in the WAL and again at the checkpoint — 9 of the 21 KB a parked
+        // event wrote (bench/park.sh, KB written per event), where this index only ever appends.
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_received_key ON ocp_deliveries (state, received_at, idempotency_key)",
+        "DROP INDEX IF EXISTS ocp_deliveries_received",
+        "DROP INDEX IF EXISTS ocp_deliveries_key",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_body_key ON ocp_deliveries (body_key) WHERE body_key IS NOT NULL",
         // Keys ordered by the event's own time (then key), so a batch of live keys appends to the last pages.
         "CREATE TABLE IF NOT EXISTS ocp_event_keys (event_at INTEGER NOT NULL, idempotency_key TEXT NOT NULL, status INTEGER NOT NULL, " +
@@ -52,6 +56,8 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
     // against the partial index's one, and reads every pending row to find the few heads: 87 ms per claim at a backlog of
     // 100,000, which held a drain to ~900 events/s. The partial index holds only the due heads.
     protected override string IndexHint(string index) => $" INDEXED BY {index}";
+
+    protected override string KeySearchHint => IndexHint("ocp_deliveries_received_key");
 
     protected override SemaphoreSlim WriteGate { get; } = new(1, 1);
 

@@ -757,6 +757,34 @@ public sealed class SqliteDeliveryStoreTests : DeliveryStoreContract, IDisposabl
         Assert.Equal([4L], (await store.ClaimAsync("r", T0Later, TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
     }
 
+    [Fact]
+    public async Task A_file_with_an_index_on_the_random_key_loses_it_and_is_still_searched_by_key()
+    {
+        // As the releases before issue #24's measurements wrote it: an index on the idempotency key, which cost each
+        // park a page of its own in the WAL.
+        var store = await CreateStoreAsync(
+            "CREATE TABLE ocp_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL, conversation_id TEXT NOT NULL, " +
+            "event_type TEXT NOT NULL, route_id TEXT NOT NULL, request_path TEXT NOT NULL, body BLOB NOT NULL, received_at INTEGER NOT NULL, " +
+            "deadline_from INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, " +
+            "lease_owner TEXT NULL, lease_until INTEGER NULL, last_error TEXT NULL, finished_at INTEGER NULL);" +
+            "CREATE INDEX ocp_deliveries_key ON ocp_deliveries (idempotency_key);" +
+            "CREATE INDEX ocp_deliveries_received ON ocp_deliveries (state, received_at);" +
+            "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, received_at, deadline_from, state, next_attempt_at) VALUES " +
+            "('k1', 'A', 'message_created', 'r', '/', x'31', 0, 0, 'pending', 0), ('k2', 'B', 'message_created', 'r', '/', x'32', 0, 0, 'pending', 0);");
+
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={File}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND name IN " +
+                "('ocp_deliveries_key', 'ocp_deliveries_received', 'ocp_deliveries_received_key') ORDER BY name)";
+            Assert.Equal("ocp_deliveries_received_key", await command.ExecuteScalarAsync());
+        }
+
+        Assert.Equal("B", await store.FindConversationAsync("k2", default));
+        Assert.Null(await store.FindConversationAsync("k3", default));
+    }
+
     private static readonly DateTimeOffset T0Later = new(2026, 11, 25, 11, 0, 0, TimeSpan.Zero);
 }
 
