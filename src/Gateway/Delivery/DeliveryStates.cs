@@ -15,6 +15,9 @@ internal static class DeliveryStates
     /// <summary>Not delivered within MaxAge, or behind such an event: kept in order until replayed or discarded.</summary>
     public const string Dead = "dead";
 
+    /// <summary>The error of an event kept dead behind an earlier dead-lettered event of its conversation.</summary>
+    public const string BehindDeadLetter = "behind a dead-lettered event";
+
     /// <summary>Discarded by an operator.</summary>
     public const string Discarded = "discarded";
 

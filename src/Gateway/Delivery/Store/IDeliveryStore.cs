@@ -51,6 +51,13 @@ internal interface IDeliveryStore
     ValueTask<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// True when the store can tell without a read that <paramref name="key"/> has no earlier answer accepted after
+    /// <paramref name="since"/> (a store its process alone writes remembers every recent key); false when only
+    /// <see cref="LookupAsync"/> can tell. Says nothing about the conversation.
+    /// </summary>
+    bool IsNewKey(string key, long eventAt, DateTimeOffset since);
+
+    /// <summary>
     /// Puts the key of an event OCP® just took into the store's memory of recent keys, where it keeps one (it is
     /// written later, in a batch); false where it keeps none, so the caller must remember it until written.
     /// </summary>

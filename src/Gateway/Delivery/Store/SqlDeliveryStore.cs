@@ -268,9 +268,15 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     // The three statements of a park, shared by both engines. The key and the attempt name the new row by the engine's
     // last inserted id (so PostgreSQL can send a whole batch in one round trip), and each returns a row, so a batch's
     // result sets line up with its statements whatever the driver does with statements that return none.
+    // An event parked in a conversation that holds a dead-lettered event is kept dead behind it, whatever state it came
+    // with: the live step need not read the conversation first when it parks anyway (OCP® failing), and a dead letter
+    // made between its read and this insert is honoured too. The head is the conversation's first held event.
+    private const string BehindDead = "EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state = 'dead')";
+
     private const string InsertDelivery =
         "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, retry_first, head) " +
-        "VALUES (@k, @c, @t, @r, @p, @b, @bk, @at, @at, @s, @n, @next, @e, @f, @tp, @rf, " +
+        $"VALUES (@k, @c, @t, @r, @p, @b, @bk, @at, @at, (CASE WHEN @s = 'dead' OR {BehindDead} THEN 'dead' ELSE @s END), @n, @next, " +
+        $"(CASE WHEN @s <> 'dead' AND {BehindDead} THEN '{DeliveryStates.BehindDeadLetter}' ELSE @e END), (CASE WHEN @s = 'dead' OR {BehindDead} THEN @f END), @tp, @rf, " +
         $"(CASE WHEN EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking}) THEN 0 ELSE 1 END)) RETURNING id";
 
     private static readonly string[] DeliveryParameters = ["k", "c", "t", "r", "p", "b", "bk", "at", "s", "n", "next", "e", "f", "tp", "rf"];
@@ -313,7 +319,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             rows[i] =
             [
                 parked.IdempotencyKey, parked.ConversationId, parked.EventType, parked.RouteId, parked.RequestPath, stored, keyId, Ms(parked.ReceivedAt),
-                state, parked.Attempts, Ms(parked.NextAttemptAt), parked.LastError, state == DeliveryStates.Dead ? Ms(now) : null, parked.TraceParent,
+                state, parked.Attempts, Ms(parked.NextAttemptAt), parked.LastError, Ms(now), parked.TraceParent,
                 parked.RetryFirst ? 1 : 0,
             ];
             eventAts[i] = ConversationKey.TimeOf(parked.Body);
@@ -679,6 +685,9 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
 
         return new(LookupInTableAsync(key, eventAt, since, conversationId, cancellationToken));
     }
+
+    public bool IsNewKey(string key, long eventAt, DateTimeOffset since) =>
+        recent is not null && recent.TryFind(key, eventAt, Ms(since), out var remembered) && remembered is null;
 
     private async Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupInTableAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken)
     {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using OcpTalkdesk.Gateway.Delivery;
 using OcpTalkdesk.Gateway.Tests.Integration;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -23,9 +24,14 @@ public sealed class BreakerTests : IDisposable
         Directory.Delete(_folder, recursive: true);
     }
 
-    private GatewayHost Host(string breakDuration, string retry)
+    private GatewayHost Host(string breakDuration, string retry, string? maxAge = null)
     {
         var settings = StoreAndForwardTests.Settings(_folder);
+        if (maxAge is not null)
+        {
+            settings["Gateway:Delivery:MaxAge"] = maxAge;
+        }
+
         settings["Gateway:Delivery:AttemptBudget"] = "00:00:00.300";
         settings["Gateway:Delivery:RetrySchedule:0"] = retry;
         settings["Gateway:Delivery:Breaker:MinimumThroughput"] = "4";
@@ -44,6 +50,39 @@ public sealed class BreakerTests : IDisposable
     private static double Metric(string text, string series) => StoreAndForwardTests.Metric(text, series);
 
     private static IReadOnlyList<FakeLogRecord> Logs(GatewayHost host) => host.Services.GetRequiredService<FakeLogCollector>().GetSnapshot();
+
+    [Fact]
+    public async Task With_the_breaker_open_an_event_of_a_dead_lettered_conversation_is_kept_behind_it_and_its_resend_answered_from_its_key()
+    {
+        // While the breaker is open the live step parks without reading the conversation (its key answered from memory):
+        // the store keeps the event dead behind the dead letter all the same.
+        using var host = Host(breakDuration: "00:05:00", retry: "00:00:30", maxAge: "00:00:00.300");
+        StoreAndForwardTests.OcpAnswers(host, 503);
+        Assert.Equal(HttpStatusCode.Accepted, await SendAsync(host, "D", "d-1"));
+        for (var i = 1; i <= 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, await SendAsync(host, "X" + i, "x-" + i));
+        }
+
+        Assert.True(await Eventually.HoldsAsync(async () => (await StoreAndForwardTests.ListAsync(host, "dead")).Any(e => e.GetProperty("conversationId").GetString() == "D")),
+            "d-1 not dead-lettered");
+        var forwarded = host.Ocp.LogEntries.Count;
+        var body = StoreAndForwardTests.Event("D", "d-2");
+
+        var later = await host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+        var resend = await host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+
+        Assert.Equal(HttpStatusCode.Accepted, later.StatusCode);
+        Assert.Equal(forwarded, host.Ocp.LogEntries.Count);
+        var dead = (await StoreAndForwardTests.ListAsync(host, "dead")).Where(e => e.GetProperty("conversationId").GetString() == "D").ToList();
+        Assert.Equal(2, dead.Count);
+        Assert.Equal(DeliveryStates.BehindDeadLetter, dead[1].GetProperty("lastError").GetString());
+        using var first = JsonDocument.Parse(await later.Content.ReadAsStringAsync());
+        using var again = JsonDocument.Parse(await resend.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Accepted, resend.StatusCode);
+        Assert.Equal(first.RootElement.GetProperty("id").GetString(), again.RootElement.GetProperty("id").GetString());
+        Assert.Equal(dead[1].GetProperty("id").GetString(), first.RootElement.GetProperty("id").GetString());
+    }
 
     [Fact]
     public async Task When_ocp_hangs_the_breaker_opens_and_later_events_are_parked_without_being_sent()

@@ -255,6 +255,28 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task An_event_parked_pending_in_a_conversation_with_a_dead_letter_is_kept_dead_behind_it()
+    {
+        // The live step parks without reading the conversation while OCP® is failing: the store itself keeps the
+        // event behind the dead letter, so it is neither claimed ahead of it nor delivered out of order.
+        var store = await CreateStoreAsync();
+        var a1 = await store.ParkAsync(Event("A", "a1"), DeliveryStates.Pending, T0, default);
+        Assert.Equal(1, await store.DeadLetterAsync(a1, "not delivered within MaxAge", T0, default));
+
+        var a2 = await store.ParkAsync(Event("A", "a2") with { LastError = "OCP® is failing (circuit open)" }, DeliveryStates.Pending, T0.AddSeconds(1), default);
+        var b1 = await store.ParkAsync(Event("B", "b1"), DeliveryStates.Pending, T0.AddSeconds(1), default);
+
+        var dead = await store.ListAsync(DeliveryStates.Dead, 10, default);
+        Assert.Equal([a1, a2], dead.Select(e => e.Id));
+        Assert.Equal(DeliveryStates.BehindDeadLetter, dead[1].LastError);
+        Assert.Equal(1, await CountAsync($"SELECT COUNT(*) FROM ocp_deliveries WHERE id = {a2} AND finished_at = {Ms(T0.AddSeconds(1))} AND head = 0"));
+        Assert.Equal([b1], (await store.ClaimAsync("r", T0.AddSeconds(1), TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+        // Replayed, the two go on in order.
+        Assert.Equal(2, await store.ReplayAsync(a1, T0.AddSeconds(2), default));
+        Assert.Equal([a1], (await store.ClaimAsync("r", T0.AddSeconds(2), TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+    }
+
+    [Fact]
     public async Task Skipping_a_dead_head_lets_the_events_dead_behind_it_go_on_in_order()
     {
         var store = await CreateStoreAsync();
