@@ -140,6 +140,7 @@ internal static class DrainBench
 
         // OCP® back, capacity-limited; live events at ~20/s on new conversations while the backlog drains.
         var back = clock.Elapsed;
+        var (cpuBefore, writtenBefore) = Usage(gateway.ProcessId);
         Volatile.Write(ref down, false);
         var live = new ConcurrentBag<(string Id, TimeSpan SentAt, double AnswerMs, int Status)>();
         var sends = new List<Task>();
@@ -160,6 +161,7 @@ internal static class DrainBench
 
         await Task.WhenAll(sends);
         var drained = clock.Elapsed;
+        var (cpuAfter, writtenAfter) = Usage(gateway.ProcessId);
         var wait = Stopwatch.StartNew();
         while (live.Any(l => !firstDelivery.ContainsKey(l.Id)) && wait.Elapsed < TimeSpan.FromSeconds(60))
         {
@@ -171,6 +173,8 @@ internal static class DrainBench
         var perSecond = delivered.GroupBy(t => (int)(t - back).TotalSeconds).OrderBy(g => g.Key).Select(g => g.Count()).ToArray();
         var liveFirst = live.Where(l => firstDelivery.ContainsKey(l.Id)).Select(l => (firstDelivery[l.Id] - l.SentAt).TotalMilliseconds);
         Console.WriteLine($"drain ({(postgres is null ? "SQLite" : "PostgreSQL")}): {Volatile.Read(ref backlogDelivered)} of {backlog} backlog events delivered in {drainSeconds:0.0} s after OCP® came back, with {live.Count} live events");
+        Console.WriteLine($"  gateway while draining: {(cpuAfter - cpuBefore).TotalMicroseconds / Math.Max(1, delivered.Length):0} us CPU and " +
+            $"{(writtenAfter - writtenBefore) / 1024.0 / Math.Max(1, delivered.Length):0.0} KB written to storage per delivered event");
         Console.WriteLine($"  delivered rate {delivered.Length / drainSeconds:0} events/s{(unlimited ? " (the stand-in takes everything)" : $" = {100.0 * delivered.Length / drainSeconds / rateLimit:0} % of the stand-in's {rateLimit}/s")}; per second: {string.Join(' ', perSecond)}");
         // The first delivery after OCP® came back is the breaker's probe closing it: from there on, the drain proper.
         var closed = delivered.Length > 0 ? delivered.Min() : drained;
@@ -246,5 +250,14 @@ internal static class DrainBench
                 return true;
             }
         }
+    }
+
+    /// <summary>The gateway's CPU time so far and the bytes it has caused to be written to storage (Linux /proc).</summary>
+    private static (TimeSpan Cpu, long Written) Usage(int processId)
+    {
+        using var process = Process.GetProcessById(processId);
+        var written = File.ReadLines($"/proc/{processId}/io").Where(l => l.StartsWith("write_bytes:", StringComparison.Ordinal))
+            .Select(l => long.Parse(l["write_bytes:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault();
+        return (process.TotalProcessorTime, written);
     }
 }
