@@ -38,11 +38,16 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         // dead-lettered one itself), so only its key needs asking, and a store that remembers every recent key answers
         // that without a read (the read was 43 of the 190 µs a parked event cost on SQLite, bench/park.sh).
         var parkedAnyway = !breakers.IsClosed(cluster);
+        var conversationUnread = false;
         string? blocking = null;
         try
         {
             var earlier = keys.Find(key);
-            if (earlier is null && !(parkedAnyway && store.IsNewKey(key, eventAt, now - settings.DedupWindow)))
+            if (earlier is null && parkedAnyway && store.IsNewKey(key, eventAt, now - settings.DedupWindow))
+            {
+                conversationUnread = true;
+            }
+            else if (earlier is null)
             {
                 (earlier, blocking) = await store.LookupAsync(key, eventAt, now - settings.DedupWindow, conversation, CancellationToken.None);
             }
@@ -72,7 +77,8 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         // the redelivery worker probes and closes the breaker.
         if (parkedAnyway)
         {
-            await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, "OCP® is failing (circuit open)", null, attempted: false, settings);
+            await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, "OCP® is failing (circuit open)", null, attempted: false, settings,
+                conversationUnread: conversationUnread);
             return;
         }
 
@@ -155,7 +161,8 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
     private static string NoAnswer(TimeSpan budget) => $"no answer within the attempt budget ({budget.TotalSeconds:0.###} s)";
 
     private async Task ParkAsync(HttpContext context, ValidatedEvent validated, string key, string conversation, string blocking,
-        string reason, TimeSpan? retryAfter, bool attempted, DeliveryOptions settings, bool pushedBack = false, DeliveryAttempt? tried = null)
+        string reason, TimeSpan? retryAfter, bool attempted, DeliveryOptions settings, bool pushedBack = false, DeliveryAttempt? tried = null,
+        bool conversationUnread = false)
     {
         var now = time.GetUtcNow();
         // Pushed back: what OCP® asked for (or the schedule's first step), then first in line, and not counted as an attempt.
@@ -171,7 +178,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
             LiveAttempt = tried,
         };
         ClearForwardOutcome(context);
-        if (!parks.TryPark(parked, blocking, out var committed))
+        if (!parks.TryPark(parked, blocking, conversationUnread, out var committed))
         {
             // Parking cannot keep up: refused at once rather than queued without limit, and never a 202 for an event not
             // committed. Talkdesk's flow takes its error exit (or retries) instead of waiting out its timeout.

@@ -53,7 +53,7 @@ internal sealed class GroupCommit : IAsyncDisposable
     /// committed, or fails with the store's error. False, at once, when <see cref="DeliveryOptions.MaxWaitingParks"/> are
     /// already waiting: the event is not kept.
     /// </summary>
-    public bool TryPark(StoredEvent parked, string state, out Task<long> committed)
+    public bool TryPark(StoredEvent parked, string state, bool conversationUnread, out Task<long> committed)
     {
         if (Interlocked.Increment(ref _waiting) > _options.CurrentValue.MaxWaitingParks)
         {
@@ -64,7 +64,7 @@ internal sealed class GroupCommit : IAsyncDisposable
             return false;
         }
 
-        var waiting = new Pending(new ParkRequest(parked, state));
+        var waiting = new Pending(new ParkRequest(parked, state, conversationUnread));
         if (!_queue.Writer.TryWrite(waiting))
         {
             Interlocked.Decrement(ref _waiting);

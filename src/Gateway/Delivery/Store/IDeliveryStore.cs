@@ -127,5 +127,9 @@ internal interface IDeliveryStore
     Task<IReadOnlyDictionary<string, long>> MissingKeysAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>One event to park and the state it is kept in (<c>pending</c>, or <c>dead</c> behind a dead letter).</summary>
-internal readonly record struct ParkRequest(StoredEvent Event, string State);
+/// <summary>
+/// One event to park and the state it is kept in (<c>pending</c>, or <c>dead</c> behind a dead letter). With
+/// <paramref name="ConversationUnread"/> (parked without reading its conversation: OCP® failing) the store keeps a pending
+/// event dead behind its conversation's dead letter, if it has one.
+/// </summary>
+internal readonly record struct ParkRequest(StoredEvent Event, string State, bool ConversationUnread = false);

@@ -268,10 +268,10 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     // The three statements of a park, shared by both engines. The key and the attempt name the new row by the engine's
     // last inserted id (so PostgreSQL can send a whole batch in one round trip), and each returns a row, so a batch's
     // result sets line up with its statements whatever the driver does with statements that return none.
-    // An event parked in a conversation that holds a dead-lettered event is kept dead behind it, whatever state it came
-    // with: the live step need not read the conversation first when it parks anyway (OCP® failing), and a dead letter
-    // made between its read and this insert is honoured too. The head is the conversation's first held event.
-    private const string BehindDead = "EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state = 'dead')";
+    // An event parked without reading its conversation (@u = 1: the live step parks anyway while OCP® is failing) is kept
+    // dead behind the conversation's dead letter, if it has one; otherwise the caller read the conversation and gave the
+    // state (no probe then). The head is the conversation's first held event.
+    private const string BehindDead = "(@u = 1 AND EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state = 'dead'))";
 
     private const string InsertDelivery =
         "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, retry_first, head) " +
@@ -279,7 +279,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         $"(CASE WHEN @s <> 'dead' AND {BehindDead} THEN '{DeliveryStates.BehindDeadLetter}' ELSE @e END), (CASE WHEN @s = 'dead' OR {BehindDead} THEN @f END), @tp, @rf, " +
         $"(CASE WHEN EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking}) THEN 0 ELSE 1 END)) RETURNING id";
 
-    private static readonly string[] DeliveryParameters = ["k", "c", "t", "r", "p", "b", "bk", "at", "s", "n", "next", "e", "f", "tp", "rf"];
+    private static readonly string[] DeliveryParameters = ["k", "c", "t", "r", "p", "b", "bk", "at", "s", "n", "next", "e", "f", "tp", "rf", "u"];
 
     private string InsertKey =>
         $"INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, 202, {LastInsertedId}, @at) " +
@@ -314,13 +314,13 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         for (var i = 0; i < parks.Count; i++)
         {
             // Encrypted before the write turn: the store's one writer spends its time on the write only.
-            var (parked, state) = parks[i];
+            var (parked, state, _) = parks[i];
             var (stored, keyId) = protector.Protect(parked.Body, parked.IdempotencyKey, parked.ConversationId);
             rows[i] =
             [
                 parked.IdempotencyKey, parked.ConversationId, parked.EventType, parked.RouteId, parked.RequestPath, stored, keyId, Ms(parked.ReceivedAt),
                 state, parked.Attempts, Ms(parked.NextAttemptAt), parked.LastError, Ms(now), parked.TraceParent,
-                parked.RetryFirst ? 1 : 0,
+                parked.RetryFirst ? 1 : 0, parks[i].ConversationUnread ? 1 : 0,
             ];
             eventAts[i] = ConversationKey.TimeOf(parked.Body);
         }

@@ -263,8 +263,10 @@ public abstract class DeliveryStoreContract
         var a1 = await store.ParkAsync(Event("A", "a1"), DeliveryStates.Pending, T0, default);
         Assert.Equal(1, await store.DeadLetterAsync(a1, "not delivered within MaxAge", T0, default));
 
-        var a2 = await store.ParkAsync(Event("A", "a2") with { LastError = "OCP® is failing (circuit open)" }, DeliveryStates.Pending, T0.AddSeconds(1), default);
-        var b1 = await store.ParkAsync(Event("B", "b1"), DeliveryStates.Pending, T0.AddSeconds(1), default);
+        var ids = await store.ParkManyAsync(
+            [new(Event("A", "a2") with { LastError = "OCP® is failing (circuit open)" }, DeliveryStates.Pending, ConversationUnread: true),
+             new(Event("B", "b1"), DeliveryStates.Pending, ConversationUnread: true)], T0.AddSeconds(1), default);
+        var (a2, b1) = (ids[0], ids[1]);
 
         var dead = await store.ListAsync(DeliveryStates.Dead, 10, default);
         Assert.Equal([a1, a2], dead.Select(e => e.Id));
@@ -633,7 +635,7 @@ public abstract class DeliveryStoreContract
         {
             // 20 conversations of 10 events, sent from 20 callers at once while the store is held.
             var callers = Enumerable.Range(0, 20).Select(c => Task.Run(() => Enumerable.Range(0, 10).Select(n =>
-                parks.TryPark(LiveEvent($"c-{c}", $"{c}-{n}", T0), DeliveryStates.Pending, out var task) ? task : throw new InvalidOperationException("refused")).ToArray()));
+                parks.TryPark(LiveEvent($"c-{c}", $"{c}-{n}", T0), DeliveryStates.Pending, conversationUnread: false, out var task) ? task : throw new InvalidOperationException("refused")).ToArray()));
             committed = (await Task.WhenAll(callers)).SelectMany(t => t).ToArray();
             Assert.DoesNotContain(committed, t => t.IsCompleted);
             Assert.Equal(200, parks.WaitingParks);
@@ -665,10 +667,10 @@ public abstract class DeliveryStoreContract
         Task<long> first, second, resend;
         await using (await HoldWritesAsync())
         {
-            Assert.True(parks.TryPark(LiveEvent("A", "a1", T0), DeliveryStates.Pending, out first));
-            Assert.True(parks.TryPark(LiveEvent("A", "a2", T0), DeliveryStates.Pending, out second));
-            Assert.True(parks.TryPark(LiveEvent("A", "a2", T0), DeliveryStates.Pending, out resend));
-            Assert.False(parks.TryPark(LiveEvent("A", "a3", T0), DeliveryStates.Pending, out _));
+            Assert.True(parks.TryPark(LiveEvent("A", "a1", T0), DeliveryStates.Pending, conversationUnread: false, out first));
+            Assert.True(parks.TryPark(LiveEvent("A", "a2", T0), DeliveryStates.Pending, conversationUnread: false, out second));
+            Assert.True(parks.TryPark(LiveEvent("A", "a2", T0), DeliveryStates.Pending, conversationUnread: false, out resend));
+            Assert.False(parks.TryPark(LiveEvent("A", "a3", T0), DeliveryStates.Pending, conversationUnread: false, out _));
             Assert.NotNull(parks.LastRefusedAt);
             Assert.False(first.IsCompleted || second.IsCompleted || resend.IsCompleted);
         }
@@ -676,7 +678,7 @@ public abstract class DeliveryStoreContract
         Assert.Equal(await second, await resend);
         Assert.NotEqual(await first, await second);
         Assert.Equal(2, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries"));
-        Assert.True(parks.TryPark(LiveEvent("A", "a3", T0), DeliveryStates.Pending, out var later));
+        Assert.True(parks.TryPark(LiveEvent("A", "a3", T0), DeliveryStates.Pending, conversationUnread: false, out var later));
         Assert.True(await later > await second);
         var text = await StoreAndForwardTests.MetricsTextAsync(metrics);
         Assert.Equal(1, StoreAndForwardTests.Metric(text, "ocp_gateway_delivery_park_refused_total"));
