@@ -54,8 +54,7 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
             try
             {
                 await HousekeepAsync(settings, stoppingToken);
-                await FinishAsync();
-                more = await ClaimAndSendAsync(settings, stoppingToken);
+                more = await FinishClaimAndSendAsync(settings, stoppingToken);
                 health.Succeeded();
             }
             catch (Exception ex) when (StoreAndForwardMiddleware.IsStoreFailure(ex))
@@ -198,11 +197,7 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
     /// </summary>
     private async Task FinishAsync()
     {
-        while (_done.TryDequeue(out var result))
-        {
-            _unfinished.Add(result);
-        }
-
+        TakeDone();
         if (_unfinished.Count == 0)
         {
             return;
@@ -212,21 +207,32 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
         _unfinished.Clear();
     }
 
+    private void TakeDone()
+    {
+        while (_done.TryDequeue(out var result))
+        {
+            _unfinished.Add(result);
+        }
+    }
+
     /// <summary>
-    /// Claims due heads to fill the clusters' room and one window more, and starts what has room. The events beyond the
+    /// Records the sends that ended, claims due heads to fill the clusters' room and one window more — both in one store
+    /// transaction when there are both (one commit a round, not two) — and starts what has room. The events beyond the
     /// room wait here, leased, so a send that ends is followed by the next at once (<see cref="StartReady"/>), not after two
     /// store transactions. True when there may be more due now and room for them, so the loop goes on without waiting.
     /// </summary>
-    private async Task<bool> ClaimAndSendAsync(DeliveryOptions settings, CancellationToken cancellationToken)
+    private async Task<bool> FinishClaimAndSendAsync(DeliveryOptions settings, CancellationToken cancellationToken)
     {
         lock (_readyGate)
         {
             _running.RemoveAll(static t => t.IsCompleted);
         }
 
+        TakeDone();
         if (_unfinished.Count > MostUnfinished)
         {
             // The store has not taken the results for a long while: claim nothing more until it does.
+            await FinishAsync();
             return false;
         }
 
@@ -251,11 +257,23 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
 
         if (wanted <= 0)
         {
+            await FinishAsync();
             StartReady(settings, cancellationToken);
             return false;
         }
 
-        var events = await store.ClaimAsync(_owner, now, settings.LeaseDuration, wanted, cancellationToken);
+        IReadOnlyList<StoredEvent> events;
+        if (_unfinished.Count > 0)
+        {
+            // Recorded even when stopping (OCP® has answered): the results are not tied to the token, only the claim is.
+            (_, events) = await store.FinishAndClaimAsync(_owner, _unfinished, now, settings.LeaseDuration, wanted, CancellationToken.None);
+            _unfinished.Clear();
+        }
+        else
+        {
+            events = await store.ClaimAsync(_owner, now, settings.LeaseDuration, wanted, cancellationToken);
+        }
+
         lock (_readyGate)
         {
             foreach (var stored in events)

@@ -34,6 +34,13 @@ internal interface IDeliveryStore
     /// </summary>
     Task<int> FinishAsync(string owner, IReadOnlyList<AttemptResult> results, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// <see cref="FinishAsync"/> then <see cref="ClaimAsync"/> in one transaction: the redelivery worker's round, one
+    /// commit rather than two, and a head the results promoted is claimed on the page they just changed. All or nothing.
+    /// </summary>
+    Task<(int Recorded, IReadOnlyList<StoredEvent> Claimed)> FinishAndClaimAsync(string owner, IReadOnlyList<AttemptResult> results,
+        DateTimeOffset now, TimeSpan lease, int max, CancellationToken cancellationToken);
+
     /// <summary>Dead-letters the event and every later held event of its conversation.</summary>
     Task<int> DeadLetterAsync(long id, string error, DateTimeOffset now, CancellationToken cancellationToken);
 

@@ -460,6 +460,26 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        var claimed = await ClaimInAsync(connection, transaction, owner, now, lease, max, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return claimed;
+    }
+
+    public async Task<(int Recorded, IReadOnlyList<StoredEvent> Claimed)> FinishAndClaimAsync(string owner, IReadOnlyList<AttemptResult> results,
+        DateTimeOffset now, TimeSpan lease, int max, CancellationToken cancellationToken)
+    {
+        using var turn = await EnterWriteAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        var recorded = await FinishInAsync(connection, transaction, owner, results, now, cancellationToken);
+        var claimed = await ClaimInAsync(connection, transaction, owner, now, lease, max, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return (recorded, claimed);
+    }
+
+    private async Task<IReadOnlyList<StoredEvent>> ClaimInAsync(DbConnection connection, DbTransaction transaction, string owner, DateTimeOffset now,
+        TimeSpan lease, int max, CancellationToken cancellationToken)
+    {
         // A replica that died leaves its leases behind: once they run out, the events are pending again.
         await ExecuteAsync(connection, transaction,
             "UPDATE ocp_deliveries SET state = 'pending', lease_owner = NULL WHERE state = 'leased' AND lease_until < @now",
@@ -494,7 +514,6 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             recent.SweepIfDue();
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return claimed;
     }
 
@@ -525,13 +544,24 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         using var turn = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
-        // Conversations locked in one order, so two replicas finishing rounds never deadlock.
-        var ordered = results.OrderBy(r => r.ConversationId, StringComparer.Ordinal).ToArray();
-        var recorded = connection.CanCreateBatch
-            ? await FinishInOneRoundTripAsync(connection, transaction, owner, ordered, now, cancellationToken)
-            : await FinishOneByOneAsync(connection, transaction, owner, ordered, now, cancellationToken);
+        var recorded = await FinishInAsync(connection, transaction, owner, results, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return recorded;
+    }
+
+    private async Task<int> FinishInAsync(DbConnection connection, DbTransaction transaction, string owner, IReadOnlyList<AttemptResult> results,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (results.Count == 0)
+        {
+            return 0;
+        }
+
+        // Conversations locked in one order, so two replicas finishing rounds never deadlock.
+        var ordered = results.OrderBy(r => r.ConversationId, StringComparer.Ordinal).ToArray();
+        return connection.CanCreateBatch
+            ? await FinishInOneRoundTripAsync(connection, transaction, owner, ordered, now, cancellationToken)
+            : await FinishOneByOneAsync(connection, transaction, owner, ordered, now, cancellationToken);
     }
 
     private const string Delivered =

@@ -57,6 +57,28 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task A_round_records_its_results_and_claims_the_heads_they_promoted_in_one_transaction()
+    {
+        var store = await CreateStoreAsync();
+        var a1 = await store.ParkAsync(Event("A", "a1"), DeliveryStates.Pending, T0, default);
+        var a2 = await store.ParkAsync(Event("A", "a2"), DeliveryStates.Pending, T0, default);
+        var b1 = await store.ParkAsync(Event("B", "b1"), DeliveryStates.Pending, T0, default);
+        Assert.Equal([a1, b1], (await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+
+        var (recorded, claimed) = await store.FinishAndClaimAsync("r",
+            [new AttemptResult(a1, "A", "200", default, null), new AttemptResult(b1, "B", null, T0.AddMinutes(1), "503")], T0, TimeSpan.FromMinutes(10), 10, default);
+
+        Assert.Equal(2, recorded);
+        // a2 became its conversation's head in the same transaction; b1 waits for its retry.
+        Assert.Equal([a2], claimed.Select(e => e.Id));
+        Assert.Equal(1, claimed[0].Attempts);
+        Assert.Empty(await store.ClaimAsync("r2", T0, TimeSpan.FromSeconds(30), 10, default));
+        Assert.Equal([b1], (await store.ClaimAsync("r2", T0.AddMinutes(1), TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+        // With no results it is a claim alone.
+        Assert.Equal((0, 0), await store.FinishAndClaimAsync("r", [], T0.AddMinutes(1), TimeSpan.FromSeconds(30), 10, default) is var (n, none) ? (n, none.Count) : default);
+    }
+
+    [Fact]
     public async Task A_key_of_an_event_stamped_minutes_ago_is_left_to_the_key_writer_until_written()
     {
         var store = await CreateStoreAsync();
