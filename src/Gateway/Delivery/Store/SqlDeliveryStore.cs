@@ -517,8 +517,10 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         return claimed;
     }
 
-    /// <summary>The claim's statements, in order (a test reads their plans).</summary>
-    internal IEnumerable<string> ClaimStatements => ClaimOrder.Select(c => ClaimSql(c.Filter, c.Order, c.Index));
+    /// <summary>The claim's statements, in order (a test reads their plans); built once, as they depend only on the engine.</summary>
+    internal IReadOnlyList<string> ClaimStatements => _claimStatements ??= [.. ClaimOrder.Select(c => ClaimSql(c.Filter, c.Order, c.Index))];
+
+    private string[]? _claimStatements;
 
     private string ClaimSql(string first, string order, string index) =>
         "UPDATE ocp_deliveries SET state = 'leased', lease_owner = @o, lease_until = @u, attempts = attempts + 1 WHERE " +
@@ -937,11 +939,13 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     }
 
     /// <summary>
-    /// The search's lookups (store id, conversation id, key). By key: the newest row with it, through the key's index on PostgreSQL; on SQLite, which keeps
-    /// no index on a random key (<see cref="SqliteDeliveryStore"/>), a scan of the received index alone, which holds the
-    /// key (without the hint SQLite would walk the table by id for the MAX).
+    /// The search's lookups (store id, conversation id, key), built once. By key: the newest row with it, through the
+    /// key's index on PostgreSQL; on SQLite, which keeps no index on a random key (<see cref="SqliteDeliveryStore"/>), a
+    /// scan of the received index alone, which holds the key (without the hint SQLite would walk the table by id for the MAX).
     /// </summary>
-    internal string[] FindStatements => Reads.Find(KeySearchHint);
+    internal IReadOnlyList<string> FindStatements => _findStatements ??= Reads.Find(KeySearchHint);
+
+    private string[]? _findStatements;
 
     /// <summary>The hint that sends a search by idempotency key through the engine's index holding the key.</summary>
     protected virtual string KeySearchHint => string.Empty;
