@@ -49,22 +49,22 @@ internal sealed class GroupCommit : IAsyncDisposable
     public DateTimeOffset? LastRefusedAt => Interlocked.Read(ref _lastRefusedAt) is var ms and not long.MinValue ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
 
     /// <summary>
-    /// Queues the event for the next batch; <paramref name="committed"/> completes with its id once its transaction has
-    /// committed, or fails with the store's error. False, at once, when <see cref="DeliveryOptions.MaxWaitingParks"/> are
-    /// already waiting: the event is not kept.
+    /// Queues the event for the next batch; <paramref name="committed"/> completes with what became of it (its id, or its
+    /// key's earlier answer) once its transaction has committed, or fails with the store's error. False, at once, when
+    /// <see cref="DeliveryOptions.MaxWaitingParks"/> are already waiting: the event is not kept.
     /// </summary>
-    public bool TryPark(StoredEvent parked, string state, bool conversationUnread, out Task<long> committed)
+    public bool TryPark(ParkRequest request, out Task<ParkResult> committed)
     {
         if (Interlocked.Increment(ref _waiting) > _options.CurrentValue.MaxWaitingParks)
         {
             Interlocked.Decrement(ref _waiting);
             Interlocked.Exchange(ref _lastRefusedAt, _time.GetUtcNow().ToUnixTimeMilliseconds());
             _metrics.ParkRefused();
-            committed = Task.FromResult(0L);
+            committed = Task.FromResult(default(ParkResult));
             return false;
         }
 
-        var waiting = new Pending(new ParkRequest(parked, state, conversationUnread));
+        var waiting = new Pending(request);
         if (!_queue.Writer.TryWrite(waiting))
         {
             Interlocked.Decrement(ref _waiting);
@@ -142,12 +142,12 @@ internal sealed class GroupCommit : IAsyncDisposable
         Interlocked.Increment(ref _batches);
         try
         {
-            var ids = await _store.ParkManyAsync(requests, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            var results = await _store.ParkManyAsync(requests, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
             _metrics.ParkBatch(requests.Count);
             Interlocked.Add(ref _waiting, -batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
-                batch[i].TrySetResult(ids[slots[i]]);
+                batch[i].TrySetResult(results[slots[i]]);
             }
         }
         catch (Exception ex)
@@ -168,7 +168,7 @@ internal sealed class GroupCommit : IAsyncDisposable
         await _writer.ConfigureAwait(false);
     }
 
-    private sealed class Pending(ParkRequest request) : TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class Pending(ParkRequest request) : TaskCompletionSource<ParkResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public ParkRequest Request { get; } = request;
     }

@@ -13,10 +13,11 @@ internal interface IDeliveryStore
     Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Commits several events (and their keys) in one transaction, in the order given; returns their ids in that order,
-    /// only after the commit. When it fails, none of them is kept.
+    /// Commits several events (and their keys) in one transaction, in the order given; returns what became of each in
+    /// that order (its id, or for a park that asked for its key to be checked, the key's earlier answer), only after the
+    /// commit. When it fails, none of them is kept.
     /// </summary>
-    Task<IReadOnlyList<long>> ParkManyAsync(IReadOnlyList<ParkRequest> parks, DateTimeOffset now, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ParkResult>> ParkManyAsync(IReadOnlyList<ParkRequest> parks, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>
     /// Leases up to <paramref name="max"/> due events, each the oldest held event of its conversation, so
@@ -58,11 +59,12 @@ internal interface IDeliveryStore
     ValueTask<((int Status, long? Id)? Earlier, string? Blocking)> LookupAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// True when the store can tell without a read that <paramref name="key"/> has no earlier answer accepted after
-    /// <paramref name="since"/> (a store its process alone writes remembers every recent key); false when only
-    /// <see cref="LookupAsync"/> can tell. Says nothing about the conversation.
+    /// True when the store can tell without a read whether <paramref name="key"/> has an earlier answer accepted after
+    /// <paramref name="since"/> (a store its process alone writes remembers every recent key): then
+    /// <paramref name="earlier"/> is that answer, or null for a new key. False when only a read can tell
+    /// (<see cref="LookupAsync"/>, or a park with <see cref="ParkRequest.CheckKeySince"/>). Says nothing about the conversation.
     /// </summary>
-    bool IsNewKey(string key, long eventAt, DateTimeOffset since);
+    bool TryRecallKey(string key, long eventAt, DateTimeOffset since, out (int Status, long? Id)? earlier);
 
     /// <summary>
     /// Puts the key of an event OCP® just took into the store's memory of recent keys, where it keeps one (it is
@@ -137,6 +139,16 @@ internal interface IDeliveryStore
 /// <summary>
 /// One event to park and the state it is kept in (<c>pending</c>, or <c>dead</c> behind a dead letter). With
 /// <paramref name="ConversationUnread"/> (parked without reading its conversation: OCP® failing) the store keeps a pending
-/// event dead behind its conversation's dead letter, if it has one.
+/// event dead behind its conversation's dead letter, if it has one. With <paramref name="CheckKeySince"/> (its key not
+/// looked up: OCP® failing and the store keeps no memory of keys) the store first looks, in the park's transaction, for an
+/// answer to its key accepted at or after that time: when there is one the event is a resend and is not kept again.
+/// Such a park carries no live attempt (it was not forwarded).
 /// </summary>
-internal readonly record struct ParkRequest(StoredEvent Event, string State, bool ConversationUnread = false);
+internal readonly record struct ParkRequest(StoredEvent Event, string State, bool ConversationUnread = false, DateTimeOffset? CheckKeySince = null);
+
+/// <summary>
+/// What became of a park: kept under <paramref name="Id"/>, or, for a park with <see cref="ParkRequest.CheckKeySince"/>
+/// whose key was already answered, not kept again and <paramref name="Earlier"/> holds that answer (status, and event id
+/// when it was kept).
+/// </summary>
+internal readonly record struct ParkResult(long Id, (int Status, long? Id)? Earlier = null);

@@ -263,7 +263,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     }
 
     public async Task<long> ParkAsync(StoredEvent parked, string state, DateTimeOffset now, CancellationToken cancellationToken) =>
-        (await ParkManyAsync([new ParkRequest(parked, state)], now, cancellationToken))[0];
+        (await ParkManyAsync([new ParkRequest(parked, state)], now, cancellationToken))[0].Id;
 
     // The three statements of a park, shared by both engines. The key and the attempt name the new row by the engine's
     // last inserted id (so PostgreSQL can send a whole batch in one round trip), and each returns a row, so a batch's
@@ -273,13 +273,35 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     // state (no probe then). The head is the conversation's first held event.
     private const string BehindDead = "(@u = 1 AND EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state = 'dead'))";
 
-    private const string InsertDelivery =
-        "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, retry_first, head) " +
-        $"VALUES (@k, @c, @t, @r, @p, @b, @bk, @at, @at, (CASE WHEN @s = 'dead' OR {BehindDead} THEN 'dead' ELSE @s END), @n, @next, " +
+    private const string DeliveryInto =
+        "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, retry_first, head) ";
+
+    private const string DeliveryValues =
+        $"@k, @c, @t, @r, @p, @b, @bk, @at, @at, (CASE WHEN @s = 'dead' OR {BehindDead} THEN 'dead' ELSE @s END), @n, @next, " +
         $"(CASE WHEN @s <> 'dead' AND {BehindDead} THEN '{DeliveryStates.BehindDeadLetter}' ELSE @e END), (CASE WHEN @s = 'dead' OR {BehindDead} THEN @f END), @tp, @rf, " +
-        $"(CASE WHEN EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking}) THEN 0 ELSE 1 END)) RETURNING id";
+        $"(CASE WHEN EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking}) THEN 0 ELSE 1 END)";
+
+    private const string InsertDelivery = DeliveryInto + "VALUES (" + DeliveryValues + ") RETURNING id";
 
     private static readonly string[] DeliveryParameters = ["k", "c", "t", "r", "p", "b", "bk", "at", "s", "n", "next", "e", "f", "tp", "rf", "u"];
+
+    // The key's earlier answer within the window (event time 0 too: keys moved from the table before event time ordered it).
+    private const string EarlierAnswer =
+        "SELECT status, delivery_id FROM ocp_event_keys WHERE event_at IN (@ev, 0) AND idempotency_key = @k AND accepted_at >= @since LIMIT 1";
+
+    private static readonly string[] EarlierParameters = ["ev", "k", "since"];
+
+    // A park that checks its key (ParkRequest.CheckKeySince), for PostgreSQL's batch: the look-up, the event and its key in
+    // one statement, so the check costs neither a round trip nor a statement of its own. Its one row is the new id, or the
+    // earlier answer (then nothing is written). Without a live attempt, which would need the new id after the statement.
+    private const string CheckedInsert =
+        $"WITH earlier AS ({EarlierAnswer}), " +
+        $"kept AS ({DeliveryInto}SELECT {DeliveryValues} WHERE NOT EXISTS (SELECT 1 FROM earlier) RETURNING id), " +
+        "keyed AS (INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) SELECT @ev, @k, 202, id, @f FROM kept " +
+        "ON CONFLICT (event_at, idempotency_key) DO NOTHING) " +
+        "SELECT id, NULL::int, NULL::bigint FROM kept UNION ALL SELECT NULL, status, delivery_id FROM earlier";
+
+    private static readonly string[] CheckedParameters = [.. DeliveryParameters, "ev", "since"];
 
     private string InsertKey =>
         $"INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, 202, {LastInsertedId}, @at) " +
@@ -307,14 +329,19 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     /// so a conversation's events keep their arrival order within a batch and across batches. The ids come back in the
     /// same order, and only once the transaction has committed; when it fails, none of the events is kept.
     /// </summary>
-    public async Task<IReadOnlyList<long>> ParkManyAsync(IReadOnlyList<ParkRequest> parks, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ParkResult>> ParkManyAsync(IReadOnlyList<ParkRequest> parks, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var rows = new object?[parks.Count][];
         var eventAts = new long[parks.Count];
         for (var i = 0; i < parks.Count; i++)
         {
             // Encrypted before the write turn: the store's one writer spends its time on the write only.
-            var (parked, state, _) = parks[i];
+            var (parked, state, _, checkKeySince) = parks[i];
+            if (checkKeySince is not null && parked.LiveAttempt is not null)
+            {
+                throw new ArgumentException("A park that checks its key carries no live attempt (it was not forwarded).", nameof(parks));
+            }
+
             var (stored, keyId) = protector.Protect(parked.Body, parked.IdempotencyKey, parked.ConversationId);
             rows[i] =
             [
@@ -329,7 +356,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
         MayHoldEvents();
-        var ids = connection.CanCreateBatch
+        var results = connection.CanCreateBatch
             ? await ParkInOneRoundTripAsync(connection, transaction, parks, rows, eventAts, now, cancellationToken)
             : await ParkOnPreparedStatementsAsync(connection, transaction, parks, rows, eventAts, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -337,40 +364,74 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         {
             for (var i = 0; i < parks.Count; i++)
             {
-                recent.Add(parks[i].Event.IdempotencyKey, eventAts[i], 202, ids[i], Ms(now));
+                if (results[i].Earlier is null)
+                {
+                    recent.Add(parks[i].Event.IdempotencyKey, eventAts[i], 202, results[i].Id, Ms(now));
+                }
             }
         }
 
-        return ids;
+        return results;
     }
 
-    // SQLite (no DbBatch; a statement costs no round trip): three statements prepared once per batch, rebound per event.
-    private async Task<long[]> ParkOnPreparedStatementsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
+    // SQLite (no DbBatch; a statement costs no round trip): the statements prepared once per batch, rebound per event.
+    private async Task<ParkResult[]> ParkOnPreparedStatementsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
         object?[][] rows, long[] eventAts, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var delivery = Prepared(connection, transaction, InsertDelivery, DeliveryParameters);
         await using var key = Prepared(connection, transaction, InsertKey, KeyParameters);
         await using var attempt = Prepared(connection, transaction, InsertLiveAttempt, AttemptParameters);
-        var ids = new long[parks.Count];
-        for (var i = 0; i < parks.Count; i++)
+        DbCommand? earlier = null;
+        var results = new ParkResult[parks.Count];
+        try
         {
-            Bind(delivery, rows[i]);
-            ids[i] = Convert.ToInt64(await delivery.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
-            Bind(key, eventAts[i], parks[i].Event.IdempotencyKey, Ms(now));
-            await key.ExecuteNonQueryAsync(cancellationToken);
-            if (parks[i].Event.LiveAttempt is { } live)
+            for (var i = 0; i < parks.Count; i++)
             {
-                Bind(attempt, AttemptValues(live));
-                await attempt.ExecuteNonQueryAsync(cancellationToken);
+                if (parks[i].CheckKeySince is { } since)
+                {
+                    earlier ??= Prepared(connection, transaction, EarlierAnswer, EarlierParameters);
+                    Bind(earlier, eventAts[i], parks[i].Event.IdempotencyKey, Ms(since));
+                    await using var reader = await earlier.ExecuteReaderAsync(cancellationToken);
+                    if (await reader.ReadAsync(cancellationToken))
+                    {
+                        results[i] = new ParkResult(0, (reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt64(1)));
+                        continue;
+                    }
+                }
+
+                results[i] = new ParkResult(await ParkOneAsync(delivery, key, attempt, parks[i], rows[i], eventAts[i], now, cancellationToken));
+            }
+        }
+        finally
+        {
+            if (earlier is not null)
+            {
+                await earlier.DisposeAsync();
             }
         }
 
-        return ids;
+        return results;
+    }
+
+    private static async Task<long> ParkOneAsync(DbCommand delivery, DbCommand key, DbCommand attempt, ParkRequest park, object?[] row, long eventAt,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        Bind(delivery, row);
+        var id = Convert.ToInt64(await delivery.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        Bind(key, eventAt, park.Event.IdempotencyKey, Ms(now));
+        await key.ExecuteNonQueryAsync(cancellationToken);
+        if (park.Event.LiveAttempt is { } live)
+        {
+            Bind(attempt, AttemptValues(live));
+            await attempt.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return id;
     }
 
     // PostgreSQL: the conversations' locks and every event's statements in one DbBatch, so a batch of N events costs
     // one round trip and one commit rather than 3N round trips.
-    private async Task<long[]> ParkInOneRoundTripAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
+    private async Task<ParkResult[]> ParkInOneRoundTripAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<ParkRequest> parks,
         object?[][] rows, long[] eventAts, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var batch = connection.CreateBatch();
@@ -385,6 +446,12 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         for (var i = 0; i < parks.Count; i++)
         {
             deliveryResults[i] = batch.BatchCommands.Count;
+            if (parks[i].CheckKeySince is { } since)
+            {
+                Add(batch, CheckedInsert, CheckedParameters, [.. rows[i], eventAts[i], Ms(since)]);
+                continue;
+            }
+
             Add(batch, InsertDelivery, DeliveryParameters, rows[i]);
             Add(batch, InsertKey, KeyParameters, [eventAts[i], parks[i].Event.IdempotencyKey, Ms(now)]);
             if (parks[i].Event.LiveAttempt is { } live)
@@ -393,22 +460,25 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             }
         }
 
-        var ids = new long[parks.Count];
+        var results = new ParkResult[parks.Count];
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         var result = 0;
         var next = 0;
         do
         {
-            if (next < ids.Length && result == deliveryResults[next] && await reader.ReadAsync(cancellationToken))
+            if (next < results.Length && result == deliveryResults[next] && await reader.ReadAsync(cancellationToken))
             {
-                ids[next++] = reader.GetInt64(0);
+                // A checked park's row is its id, or (id null) its key's earlier answer.
+                results[next++] = reader.IsDBNull(0)
+                    ? new ParkResult(0, (reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetInt64(2)))
+                    : new ParkResult(reader.GetInt64(0));
             }
 
             result++;
         }
         while (await reader.NextResultAsync(cancellationToken));
 
-        return next == ids.Length ? ids : throw new InvalidOperationException($"The park batch returned {next} ids for {ids.Length} events.");
+        return next == results.Length ? results : throw new InvalidOperationException($"The park batch returned {next} results for {results.Length} events.");
     }
 
     private static object?[] AttemptValues(DeliveryAttempt attempt) =>
@@ -748,8 +818,11 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         return new(LookupInTableAsync(key, eventAt, since, conversationId, cancellationToken));
     }
 
-    public bool IsNewKey(string key, long eventAt, DateTimeOffset since) =>
-        recent is not null && recent.TryFind(key, eventAt, Ms(since), out var remembered) && remembered is null;
+    public bool TryRecallKey(string key, long eventAt, DateTimeOffset since, out (int Status, long? Id)? earlier)
+    {
+        earlier = null;
+        return recent is not null && recent.TryFind(key, eventAt, Ms(since), out earlier);
+    }
 
     private async Task<((int Status, long? Id)? Earlier, string? Blocking)> LookupInTableAsync(string key, long eventAt, DateTimeOffset since, string conversationId, CancellationToken cancellationToken)
     {

@@ -277,6 +277,36 @@ public abstract class DeliveryStoreContract
     }
 
     [Fact]
+    public async Task A_park_that_checks_its_key_keeps_a_new_event_once_and_answers_a_resend_from_its_key_in_the_same_transaction()
+    {
+        // While OCP® is failing the live step does not look the key up first where the store keeps no memory of keys
+        // (PostgreSQL): the park checks it, so a resend is answered as before and the event kept once.
+        var store = await CreateStoreAsync();
+        var since = T0 - TimeSpan.FromHours(1);
+        var a1 = await store.ParkAsync(LiveEvent("A", "a1", T0), DeliveryStates.Pending, T0, default);
+        await store.RecordKeysAsync([new AcceptedKey("key-d1", Ms(T0), 200, T0), new AcceptedKey("key-old", Ms(T0), 200, since.AddMinutes(-1))], default);
+        ParkRequest Checked(string conversation, string text) => new(LiveEvent(conversation, text, T0), DeliveryStates.Pending, ConversationUnread: true, CheckKeySince: since);
+
+        var results = await store.ParkManyAsync(
+            [Checked("A", "a1"), Checked("A", "a2"), Checked("D", "d1"), Checked("O", "old"), Checked("A", "a3"), Checked("A", "a3"),
+             new(LiveEvent("B", "b1", T0), DeliveryStates.Pending)], T0.AddSeconds(1), default);
+
+        Assert.Equal(new ParkResult(0, (202, a1)), results[0]); // kept before: its id
+        Assert.Equal(new ParkResult(0, (200, null)), results[2]); // delivered before: its status
+        Assert.Equal(new ParkResult(0, (202, results[4].Id)), results[5]); // twice in the batch: kept once
+        long[] kept = [results[1].Id, results[3].Id, results[4].Id, results[6].Id]; // new, or answered before the window
+        Assert.All(new[] { results[1], results[3], results[4], results[6] }, r => Assert.Null(r.Earlier));
+        Assert.Equal(kept.Order(), kept);
+        Assert.Equal(5, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries"));
+        Assert.Equal(1, await CountAsync($"SELECT COUNT(*) FROM ocp_event_keys WHERE idempotency_key = 'key-a2' AND status = 202 AND delivery_id = {results[1].Id}"));
+        Assert.Equal(["a1", "a2", "a3"], (await store.ConversationAsync("A", default)).Select(e => Encoding.UTF8.GetString(e.Body)[^4..^2]));
+        Assert.Equal([a1, results[3].Id, results[6].Id], (await store.ClaimAsync("r", T0.AddSeconds(1), TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+        // It was not forwarded, so it carries no live attempt.
+        await Assert.ThrowsAsync<ArgumentException>(() => store.ParkManyAsync(
+            [Checked("E", "e1") with { Event = LiveEvent("E", "e1", T0) with { LiveAttempt = new DeliveryAttempt(0, T0, "retry", 503, "503", TimeSpan.Zero) } }], T0, default));
+    }
+
+    [Fact]
     public async Task An_event_parked_pending_in_a_conversation_with_a_dead_letter_is_kept_dead_behind_it()
     {
         // The live step parks without reading the conversation while OCP® is failing: the store itself keeps the
@@ -288,7 +318,7 @@ public abstract class DeliveryStoreContract
         var ids = await store.ParkManyAsync(
             [new(Event("A", "a2") with { LastError = "OCP® is failing (circuit open)" }, DeliveryStates.Pending, ConversationUnread: true),
              new(Event("B", "b1"), DeliveryStates.Pending, ConversationUnread: true)], T0.AddSeconds(1), default);
-        var (a2, b1) = (ids[0], ids[1]);
+        var (a2, b1) = (ids[0].Id, ids[1].Id);
 
         var dead = await store.ListAsync(DeliveryStates.Dead, 10, default);
         Assert.Equal([a1, a2], dead.Select(e => e.Id));
@@ -612,9 +642,9 @@ public abstract class DeliveryStoreContract
             new(LiveEvent("B", "b2", T0), DeliveryStates.Pending),
         ];
 
-        var ids = await store.ParkManyAsync(batch, T0, default);
+        var ids = (await store.ParkManyAsync(batch, T0, default)).Select(r => r.Id).ToArray();
 
-        Assert.Equal(5, ids.Count);
+        Assert.Equal(5, ids.Length);
         Assert.Equal(ids.Order(), ids); // arrival order is id order, the order redelivery keeps
         Assert.Equal(2, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries WHERE head = 1"));
         Assert.Equal([ids[0], ids[1]], (await store.ClaimAsync("replica-1", T0, TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
@@ -643,7 +673,7 @@ public abstract class DeliveryStoreContract
         Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries"));
         Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM ocp_event_keys"));
         var ids = await store.ParkManyAsync([new(LiveEvent("A", "a1", T0), DeliveryStates.Pending)], T0, default);
-        Assert.Equal([ids[0]], (await store.ClaimAsync("replica-1", T0, TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+        Assert.Equal([ids[0].Id], (await store.ClaimAsync("replica-1", T0, TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
     }
 
     [Fact]
@@ -652,18 +682,18 @@ public abstract class DeliveryStoreContract
         var store = await CreateStoreAsync();
         var metrics = new OcpTalkdesk.Gateway.Metrics.GatewayMetrics();
         await using var parks = new GroupCommit(store, new StaticOptionsMonitor<DeliveryOptions>(new DeliveryOptions { MaxWaitingParks = 1000 }), metrics, TimeProvider.System);
-        Task<long>[] committed;
+        Task<ParkResult>[] committed;
         await using (await HoldWritesAsync())
         {
             // 20 conversations of 10 events, sent from 20 callers at once while the store is held.
             var callers = Enumerable.Range(0, 20).Select(c => Task.Run(() => Enumerable.Range(0, 10).Select(n =>
-                parks.TryPark(LiveEvent($"c-{c}", $"{c}-{n}", T0), DeliveryStates.Pending, conversationUnread: false, out var task) ? task : throw new InvalidOperationException("refused")).ToArray()));
+                parks.TryPark(new(LiveEvent($"c-{c}", $"{c}-{n}", T0), DeliveryStates.Pending), out var task) ? task : throw new InvalidOperationException("refused")).ToArray()));
             committed = (await Task.WhenAll(callers)).SelectMany(t => t).ToArray();
             Assert.DoesNotContain(committed, t => t.IsCompleted);
             Assert.Equal(200, parks.WaitingParks);
         }
 
-        var ids = await Task.WhenAll(committed);
+        var ids = (await Task.WhenAll(committed)).Select(r => r.Id).ToArray();
 
         Assert.Equal(200, ids.Distinct().Count());
         Assert.Equal(0, parks.WaitingParks);
@@ -686,13 +716,13 @@ public abstract class DeliveryStoreContract
         var store = await CreateStoreAsync();
         var metrics = new OcpTalkdesk.Gateway.Metrics.GatewayMetrics();
         await using var parks = new GroupCommit(store, new StaticOptionsMonitor<DeliveryOptions>(new DeliveryOptions { MaxWaitingParks = 3 }), metrics, TimeProvider.System);
-        Task<long> first, second, resend;
+        Task<ParkResult> first, second, resend;
         await using (await HoldWritesAsync())
         {
-            Assert.True(parks.TryPark(LiveEvent("A", "a1", T0), DeliveryStates.Pending, conversationUnread: false, out first));
-            Assert.True(parks.TryPark(LiveEvent("A", "a2", T0), DeliveryStates.Pending, conversationUnread: false, out second));
-            Assert.True(parks.TryPark(LiveEvent("A", "a2", T0), DeliveryStates.Pending, conversationUnread: false, out resend));
-            Assert.False(parks.TryPark(LiveEvent("A", "a3", T0), DeliveryStates.Pending, conversationUnread: false, out _));
+            Assert.True(parks.TryPark(new(LiveEvent("A", "a1", T0), DeliveryStates.Pending), out first));
+            Assert.True(parks.TryPark(new(LiveEvent("A", "a2", T0), DeliveryStates.Pending), out second));
+            Assert.True(parks.TryPark(new(LiveEvent("A", "a2", T0), DeliveryStates.Pending), out resend));
+            Assert.False(parks.TryPark(new(LiveEvent("A", "a3", T0), DeliveryStates.Pending), out _));
             Assert.NotNull(parks.LastRefusedAt);
             Assert.False(first.IsCompleted || second.IsCompleted || resend.IsCompleted);
         }
@@ -700,8 +730,8 @@ public abstract class DeliveryStoreContract
         Assert.Equal(await second, await resend);
         Assert.NotEqual(await first, await second);
         Assert.Equal(2, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries"));
-        Assert.True(parks.TryPark(LiveEvent("A", "a3", T0), DeliveryStates.Pending, conversationUnread: false, out var later));
-        Assert.True(await later > await second);
+        Assert.True(parks.TryPark(new(LiveEvent("A", "a3", T0), DeliveryStates.Pending), out var later));
+        Assert.True((await later).Id > (await second).Id);
         var text = await StoreAndForwardTests.MetricsTextAsync(metrics);
         Assert.Equal(1, StoreAndForwardTests.Metric(text, "ocp_gateway_delivery_park_refused_total"));
     }

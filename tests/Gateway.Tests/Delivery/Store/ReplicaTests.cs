@@ -36,6 +36,59 @@ public sealed class ReplicaTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task With_ocp_failing_a_resend_to_another_replica_is_answered_from_its_key_and_kept_once()
+    {
+        // With the breaker open a replica parks without looking the key up first (PostgreSQL: no memory of keys); the
+        // park checks it in its own transaction.
+        var database = await server.CreateDatabaseAsync();
+        var settings = Settings(database);
+        settings["Gateway:Delivery:RetrySchedule:0"] = "00:05:00";
+        settings["Gateway:Delivery:Breaker:MinimumThroughput"] = "2";
+        settings["Gateway:Delivery:Breaker:FailureRatio"] = "0.5";
+        settings["Gateway:Delivery:Breaker:BreakDuration"] = "00:05:00";
+        using var a = GatewayHost.Create(settings);
+        using var b = GatewayHost.Create(settings);
+        foreach (var replica in new[] { a, b })
+        {
+            StoreAndForwardTests.OcpAnswers(replica, 503);
+            for (var i = 1; i <= 2; i++)
+            {
+                // Two failed forwards open the replica's breaker.
+                Assert.Equal(HttpStatusCode.Accepted, (await replica.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("O" + i, $"o-{i}")))).StatusCode);
+            }
+        }
+
+        // From now on OCP® hangs, so a probe the worker may send meanwhile changes nothing this test reads.
+        foreach (var replica in new[] { a, b })
+        {
+            replica.Ocp.Reset();
+            replica.Ocp.Given(WireMock.RequestBuilders.Request.Create().UsingPost())
+                .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(5)));
+        }
+
+        var body = StoreAndForwardTests.Event("K", "k-1");
+
+        var first = await a.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+        var resend = await b.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(body));
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, resend.StatusCode);
+        using var kept = System.Text.Json.JsonDocument.Parse(await first.Content.ReadAsStringAsync());
+        using var again = System.Text.Json.JsonDocument.Parse(await resend.Content.ReadAsStringAsync());
+        Assert.Equal(kept.RootElement.GetProperty("id").GetString(), again.RootElement.GetProperty("id").GetString());
+        // Read from the table itself: one row, parked at once (not forwarded), held (the worker may have leased it for a probe).
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var rows = new Npgsql.NpgsqlCommand("SELECT id, last_error, state FROM ocp_deliveries WHERE conversation_id = 'K'", connection);
+        await using var reader = await rows.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(kept.RootElement.GetProperty("id").GetString(), reader.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains("circuit open", reader.GetString(1), StringComparison.Ordinal);
+        Assert.Contains(reader.GetString(2), new[] { DeliveryStates.Pending, DeliveryStates.Leased });
+        Assert.False(await reader.ReadAsync());
+    }
+
+    [Fact]
     public async Task A_lease_left_by_a_replica_that_died_is_taken_over_when_it_runs_out()
     {
         var database = await server.CreateDatabaseAsync();
