@@ -138,6 +138,13 @@ cpu_ticks() {
   awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
+# CPU time (clock ticks) of the PostgreSQL cluster started by start_postgres: the postmaster, every process it runs
+# (backends, WAL writer, checkpointer) and those that have exited.
+pg_ticks() {
+  local pm; pm=$(head -1 "$pg_dir/data/postmaster.pid")
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$pm" '$1 == pm { t += $14 + $15 + $16 + $17 } $4 == pm { t += $14 + $15 } END { print t + 0 }'
+}
+
 # Bytes a process has caused to be written to storage (its page-cache writes: a store's WAL, file and checkpoints).
 disk_bytes() {
   awk '/^write_bytes/ { print $2 }' "/proc/$1/io"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Outage capacity (issue #24): the events per second one gateway parks while OCP® refuses connections, on SQLite and
 # on PostgreSQL (a throw-away local cluster), against direct mode with OCP® healthy, in interleaved rounds. Reports
-# rps, p50/p99, CPU per event and events per commit (group commit) for each target.
+# rps, p50/p99, CPU per event (the gateway's, and PostgreSQL's), events per commit (group commit) and bytes written
+# for each target.
 #   bash bench/park.sh                  # 4 rounds x 10 s per target, ~5 minutes
 #   STORES=sqlite bash bench/park.sh    # without PostgreSQL
 #   AB=<ref> bash bench/park.sh         # adds the parking gateways built from a git ref (park-b, park-pg-b)
 #   bash bench/park.sh Gateway__Delivery__GroupCommitWindow=00:00:00.002   # settings for every parking gateway
 #   PG_OPTIONS='Max Auto Prepare=20' bash bench/park.sh                    # added to the PostgreSQL connection string
-# Servers (nginx, the gateways, PostgreSQL) on core 0, wrk on core 1; every process started here is stopped on exit.
+#   PG_CORE=1 bash bench/park.sh        # PostgreSQL on wrk's core instead of the gateway's (as with a database host of its own)
+# Servers (nginx, the gateways, PostgreSQL unless PG_CORE says otherwise) on core 0, wrk on core 1; every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
@@ -50,7 +52,7 @@ if [[ " $STORES " == *" sqlite "* ]]; then
   fi
 fi
 if [[ " $STORES " == *" postgres "* ]]; then
-  PG_CPU=0 start_postgres "$work/pg" "$PG_PORT"
+  PG_CPU=${PG_CORE:-0} start_postgres "$work/pg" "$PG_PORT"
   start_gateway park-pg "$PARK_PG" "$work/gateway" "${parking[@]}" Gateway__Delivery__Store=Postgres \
     ConnectionStrings__Delivery="Host=127.0.0.1;Port=$PG_PORT;Username=postgres${PG_OPTIONS:+;$PG_OPTIONS}" "$@"
   targets+=(park-pg)
@@ -81,9 +83,9 @@ for round in $(seq 1 "$ROUNDS"); do
   for i in $(seq 0 $((${#targets[@]} - 1))); do
     target=${targets[$(((i + round) % ${#targets[@]}))]}
     read -r s0 c0 < <(commits "$target")
-    before=$(cpu_ticks "${pid_of[$target]}") written=$(disk_bytes "${pid_of[$target]}")
+    before=$(cpu_ticks "${pid_of[$target]}") written=$(disk_bytes "${pid_of[$target]}") db0=$(if [[ $target == park-pg* ]]; then pg_ticks; else echo 0; fi)
     out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/post.lua" "${url[$target]}")
-    after=$(cpu_ticks "${pid_of[$target]}") written=$(($(disk_bytes "${pid_of[$target]}") - written))
+    after=$(cpu_ticks "${pid_of[$target]}") written=$(($(disk_bytes "${pid_of[$target]}") - written)) db1=$(if [[ $target == park-pg* ]]; then pg_ticks; else echo 0; fi)
     read -r s1 c1 < <(commits "$target")
     rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
     n=$(echo "$out" | awk '/requests in/ { print $1 }')
@@ -93,18 +95,19 @@ for round in $(seq 1 "$ROUNDS"); do
     cpu=$(awk -v c=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN { printf "%.1f", c / hz / n * 1e6 }')
     per=$(awk -v s=$((s1 - s0)) -v c=$((c1 - c0)) 'BEGIN { if (c > 0) printf "%.1f", s / c; else print "-" }')
     kb=$(awk -v w="$written" -v n="$n" 'BEGIN { printf "%.1f", w / n / 1024 }')
-    echo "$target $rps $p50 $p99 $cpu $per ${bad:-0} $kb" >> "$work/results"
-    printf 'round %d %-12s %8.0f rps  p50 %6.2f ms  p99 %7.2f ms  %6s us CPU/event  %5s events/commit  %5s KB written/event  %s non-2xx\n' \
-      "$round" "$target" "$rps" "$p50" "$p99" "$cpu" "$per" "$kb" "${bad:-0}"
+    db=$(awk -v c=$((db1 - db0)) -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN { if (c > 0) printf "%.1f", c / hz / n * 1e6; else print "-" }')
+    echo "$target $rps $p50 $p99 $cpu $per ${bad:-0} $kb $db" >> "$work/results"
+    printf 'round %d %-12s %8.0f rps  p50 %6.2f ms  p99 %7.2f ms  %6s us CPU/event  %6s us PostgreSQL/event  %5s events/commit  %5s KB written/event  %s non-2xx\n' \
+      "$round" "$target" "$rps" "$p50" "$p99" "$cpu" "$db" "$per" "$kb" "${bad:-0}"
   done
 done
 median() { sort -n | awk '{ v[NR] = $1 } END { printf "%s", v[int((NR + 1) / 2)] }'; }
 echo
-printf '%-12s %-10s %-9s %-9s %-11s %-14s %-11s %s\n' target "rps" "p50 ms" "p99 ms" "CPU us/ev" "events/commit" "KB/event" "rps / direct"
+printf '%-12s %-10s %-9s %-9s %-11s %-10s %-14s %-11s %s\n' target "rps" "p50 ms" "p99 ms" "CPU us/ev" "PG us/ev" "events/commit" "KB/event" "rps / direct"
 direct=$(awk '$1 == "direct" { print $2 }' "$work/results" | median)
 for target in "${targets[@]}"; do
   col() { awk -v t="$target" -v c="$1" '$1 == t { print $c }' "$work/results" | median; }
   rps=$(col 2)
-  printf '%-12s %-10.0f %-9s %-9s %-11s %-14s %-11s %.2f\n' "$target" "$rps" "$(col 3)" "$(col 4)" "$(col 5)" "$(col 6)" "$(col 8)" \
+  printf '%-12s %-10.0f %-9s %-9s %-11s %-10s %-14s %-11s %.2f\n' "$target" "$rps" "$(col 3)" "$(col 4)" "$(col 5)" "$(col 9)" "$(col 6)" "$(col 8)" \
     "$(awk -v a="$rps" -v b="$direct" 'BEGIN { print a / b }')"
 done

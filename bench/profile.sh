@@ -6,6 +6,8 @@
 #   TARGET=bare bash bench/profile.sh  # bench/BareYarp instead, for a side-by-side of the same frames
 #   MODE=StoreAndForward bash bench/profile.sh ReverseProxy__Clusters__ocp__Destinations__primary__Address=http://127.0.0.1:18299/ocp
 #                                      # parking (OCP® refusing); extra arguments are settings for the gateway
+#   STORE=postgres MODE=StoreAndForward bash bench/profile.sh ReverseProxy__...=http://127.0.0.1:18299/ocp
+#                                      # parking into PostgreSQL (a throw-away cluster on wrk's core)
 # Needs perf (Debian's linux-perf), wrk and nginx; every process started here is stopped on exit. ReadyToRun is
 # off so every frame (framework code too) is JIT-compiled and named in the runtime's perf map, and W^X is
 # off so that JIT code lives in anonymous memory, where perf looks names up in the map.
@@ -21,6 +23,11 @@ dotnet publish src/Gateway/Gateway.csproj -c Release -o "$work/gateway" >/dev/nu
 write_upstream_conf
 write_post_lua
 gateway_env
+store=(ConnectionStrings__Delivery="Data Source=$work/deliveries.db")
+if [ "${STORE:-sqlite}" = postgres ]; then
+  PG_CPU=1 start_postgres "$work/pg" 18096
+  store=(Gateway__Delivery__Store=Postgres ConnectionStrings__Delivery="Host=127.0.0.1;Port=18096;Username=postgres")
+fi
 taskset -c 0 nginx -c "$work/upstream.conf" & pids+=($!)
 export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0 DOTNET_TC_CallCountingDelayMs=0 DOTNET_gcServer=0
 if [ "${TARGET:-gateway}" = bare ]; then
@@ -28,7 +35,7 @@ if [ "${TARGET:-gateway}" = bare ]; then
   start_bare_yarp "$GATEWAY"; gateway_pid=${pids[-1]}; cp "$work/bare.log" "$work/gateway.log"
 else
   (cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY" Gateway__Delivery__Mode="$MODE" \
-    ConnectionStrings__Delivery="Data Source=$work/deliveries.db" "$@" taskset -c 0 dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid)
+    "${store[@]}" "$@" taskset -c 0 dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid)
 fi
 url="http://127.0.0.1:$GATEWAY/talkdesk/events"
 wait_for_200 "$url" "$work/gateway.log"
