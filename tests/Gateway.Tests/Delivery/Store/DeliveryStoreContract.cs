@@ -287,23 +287,47 @@ public abstract class DeliveryStoreContract
         await store.RecordKeysAsync([new AcceptedKey("key-d1", Ms(T0), 200, T0), new AcceptedKey("key-old", Ms(T0), 200, since.AddMinutes(-1))], default);
         ParkRequest Checked(string conversation, string text) => new(LiveEvent(conversation, text, T0), DeliveryStates.Pending, ConversationUnread: true, CheckKeySince: since);
 
-        var results = await store.ParkManyAsync(
-            [Checked("A", "a1"), Checked("A", "a2"), Checked("D", "d1"), Checked("O", "old"), Checked("A", "a3"), Checked("A", "a3"),
-             new(LiveEvent("B", "b1", T0), DeliveryStates.Pending)], T0.AddSeconds(1), default);
+        var results = (await store.ParkManyAsync(
+            [Checked("A", "a1"), Checked("A", "a2"), Checked("D", "d1"), Checked("O", "old"), Checked("A", "a3"),
+             new(LiveEvent("B", "b1", T0), DeliveryStates.Pending)], T0.AddSeconds(1), default)).ToList();
+        // The same event twice in one call (the group commit sends it once; a store given it twice keeps it once).
+        results.AddRange(await store.ParkManyAsync([Checked("A", "a4"), Checked("A", "a4")], T0.AddSeconds(1), default));
 
         Assert.Equal(new ParkResult(0, (202, a1)), results[0]); // kept before: its id
         Assert.Equal(new ParkResult(0, (200, null)), results[2]); // delivered before: its status
-        Assert.Equal(new ParkResult(0, (202, results[4].Id)), results[5]); // twice in the batch: kept once
-        long[] kept = [results[1].Id, results[3].Id, results[4].Id, results[6].Id]; // new, or answered before the window
-        Assert.All(new[] { results[1], results[3], results[4], results[6] }, r => Assert.Null(r.Earlier));
+        Assert.Equal(new ParkResult(0, (202, results[6].Id)), results[7]); // twice: kept once
+        long[] kept = [results[1].Id, results[3].Id, results[4].Id, results[5].Id, results[6].Id]; // new, or answered before the window
+        Assert.All(new[] { results[1], results[3], results[4], results[5], results[6] }, r => Assert.Null(r.Earlier));
         Assert.Equal(kept.Order(), kept);
-        Assert.Equal(5, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries"));
+        Assert.Equal(6, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries"));
         Assert.Equal(1, await CountAsync($"SELECT COUNT(*) FROM ocp_event_keys WHERE idempotency_key = 'key-a2' AND status = 202 AND delivery_id = {results[1].Id}"));
-        Assert.Equal(["a1", "a2", "a3"], (await store.ConversationAsync("A", default)).Select(e => Encoding.UTF8.GetString(e.Body)[^4..^2]));
-        Assert.Equal([a1, results[3].Id, results[6].Id], (await store.ClaimAsync("r", T0.AddSeconds(1), TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+        Assert.Equal(["a1", "a2", "a3", "a4"], (await store.ConversationAsync("A", default)).Select(e => Encoding.UTF8.GetString(e.Body)[^4..^2]));
+        Assert.Equal([a1, results[3].Id, results[5].Id], (await store.ClaimAsync("r", T0.AddSeconds(1), TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
         // It was not forwarded, so it carries no live attempt.
         await Assert.ThrowsAsync<ArgumentException>(() => store.ParkManyAsync(
             [Checked("E", "e1") with { Event = LiveEvent("E", "e1", T0) with { LiveAttempt = new DeliveryAttempt(0, T0, "retry", 503, "503", TimeSpan.Zero) } }], T0, default));
+    }
+
+    [Fact]
+    public async Task Within_one_park_batch_a_conversation_has_one_head_and_an_unread_event_follows_an_earlier_dead_one()
+    {
+        // What each event of a batch would read of the ones before it, had they been parked one at a time.
+        var store = await CreateStoreAsync();
+        ParkRequest Unread(string conversation, string text) => new(LiveEvent(conversation, text, T0), DeliveryStates.Pending, ConversationUnread: true);
+
+        var ids = (await store.ParkManyAsync(
+            [new(LiveEvent("C", "c1", T0) with { LastError = DeliveryStates.BehindDeadLetter }, DeliveryStates.Dead), Unread("C", "c2"),
+             Unread("D", "d1"), Unread("D", "d2"), Unread("C", "c3")], T0, default)).Select(r => r.Id).ToArray();
+
+        Assert.Equal(ids.Order(), ids);
+        var dead = await store.ListAsync(DeliveryStates.Dead, 10, default);
+        Assert.Equal([ids[0], ids[1], ids[4]], dead.Select(e => e.Id));
+        Assert.All(dead, e => Assert.Equal(DeliveryStates.BehindDeadLetter, e.LastError));
+        Assert.Equal(3, await CountAsync($"SELECT COUNT(*) FROM ocp_deliveries WHERE state = 'dead' AND finished_at = {Ms(T0)}"));
+        Assert.Equal(2, await CountAsync("SELECT COUNT(*) FROM ocp_deliveries WHERE head = 1"));
+        Assert.Equal(1, await CountAsync($"SELECT COUNT(*) FROM ocp_deliveries WHERE head = 1 AND id = {ids[2]}"));
+        Assert.Equal([ids[2]], (await store.ClaimAsync("r", T0, TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
+        Assert.Equal(5, await CountAsync("SELECT COUNT(*) FROM ocp_event_keys WHERE status = 202"));
     }
 
     [Fact]
