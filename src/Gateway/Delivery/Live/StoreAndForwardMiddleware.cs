@@ -39,17 +39,14 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         // itself, in its batch (no read of its own: the read was 43 of the 190 µs a parked event cost on SQLite, and
         // a round trip per event on PostgreSQL, bench/park.sh).
         var parkedAnyway = !breakers.IsClosed(cluster);
-        DateTimeOffset? checkKeySince = null;
         string? blocking = null;
         try
         {
             var earlier = keys.Find(key);
             if (earlier is null && parkedAnyway)
             {
-                if (!store.TryRecallKey(key, eventAt, now - settings.DedupWindow, out earlier))
-                {
-                    checkKeySince = now - settings.DedupWindow;
-                }
+                // Memory's answer when it has one; otherwise the park looks (it always does, ParkAsync).
+                store.TryRecallKey(key, eventAt, now - settings.DedupWindow, out earlier);
             }
             else if (earlier is null)
             {
@@ -82,7 +79,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
         if (parkedAnyway)
         {
             await ParkAsync(context, validated, key, conversation, DeliveryStates.Pending, "OCP® is failing (circuit open)", null, attempted: false, settings,
-                conversationUnread: true, checkKeySince: checkKeySince);
+                conversationUnread: true);
             return;
         }
 
@@ -166,7 +163,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
 
     private async Task ParkAsync(HttpContext context, ValidatedEvent validated, string key, string conversation, string blocking,
         string reason, TimeSpan? retryAfter, bool attempted, DeliveryOptions settings, bool pushedBack = false, DeliveryAttempt? tried = null,
-        bool conversationUnread = false, DateTimeOffset? checkKeySince = null)
+        bool conversationUnread = false)
     {
         var now = time.GetUtcNow();
         // Pushed back: what OCP® asked for (or the schedule's first step), then first in line, and not counted as an attempt.
@@ -182,7 +179,10 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
             LiveAttempt = tried,
         };
         ClearForwardOutcome(context);
-        if (!parks.TryPark(new ParkRequest(parked, blocking, conversationUnread, checkKeySince), out var committed))
+        // The key checked again in the park's own transaction: a resend that arrived while this event's first copy was
+        // still being parked (here or on another replica, whose conversation lock the park waits for) is answered from it
+        // rather than kept twice; with OCP® failing it is the only look at the key where the store keeps no memory of keys.
+        if (!parks.TryPark(new ParkRequest(parked, blocking, conversationUnread, now - settings.DedupWindow), out var committed))
         {
             // Parking cannot keep up: refused at once rather than queued without limit, and never a 202 for an event not
             // committed. Talkdesk's flow takes its error exit (or retries) instead of waiting out its timeout.
@@ -214,7 +214,7 @@ internal sealed class StoreAndForwardMiddleware(RequestDelegate next, IDeliveryS
 
         if (result.Earlier is { } answered)
         {
-            // A resend the park found by its key (checkKeySince): not kept again, answered as before.
+            // A resend the park found by its key: not kept again, answered as before.
             await AnswerDuplicateAsync(context, answered.Status, answered.Id);
             return;
         }

@@ -139,10 +139,11 @@ internal interface IDeliveryStore
 /// <summary>
 /// One event to park and the state it is kept in (<c>pending</c>, or <c>dead</c> behind a dead letter). With
 /// <paramref name="ConversationUnread"/> (parked without reading its conversation: OCP® failing) the store keeps a pending
-/// event dead behind its conversation's dead letter, if it has one. With <paramref name="CheckKeySince"/> (its key not
-/// looked up: OCP® failing and the store keeps no memory of keys) the store first looks, in the park's transaction, for an
-/// answer to its key accepted at or after that time: when there is one the event is a resend and is not kept again.
-/// Such a park carries no live attempt (it was not forwarded).
+/// event dead behind its conversation's dead letter, if it has one. With <paramref name="CheckKeySince"/> the store first
+/// looks, in the park's transaction, for an answer to its key accepted at or after that time: when there is one the event
+/// is a resend and is not kept again. The live step asks it of every park: a resend that arrives while the first copy's
+/// park is still waiting (Talkdesk's timeout, another replica) is then kept once, and with OCP® failing it is the only
+/// look at the key where the store keeps no memory of keys.
 /// </summary>
 internal readonly record struct ParkRequest(StoredEvent Event, string State, bool ConversationUnread = false, DateTimeOffset? CheckKeySince = null);
 

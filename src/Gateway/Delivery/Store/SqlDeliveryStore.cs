@@ -291,17 +291,27 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
 
     private static readonly string[] EarlierParameters = ["ev", "k", "since"];
 
-    // A park that checks its key (ParkRequest.CheckKeySince), for PostgreSQL's batch: the look-up, the event and its key in
-    // one statement, so the check costs neither a round trip nor a statement of its own. Its one row is the new id, or the
-    // earlier answer (then nothing is written). Without a live attempt, which would need the new id after the statement.
-    private const string CheckedInsert =
+    // A park that checks its key (ParkRequest.CheckKeySince), for PostgreSQL's batch: the look-up, the event, its key and
+    // its live attempt (if any) in one statement, so the check costs neither a round trip nor a statement of its own. Its
+    // one row is the new id, or the earlier answer (then nothing is written).
+    private const string CheckedInsertStart =
         $"WITH earlier AS ({EarlierAnswer}), " +
         $"kept AS ({DeliveryInto}SELECT {DeliveryValues} WHERE NOT EXISTS (SELECT 1 FROM earlier) RETURNING id), " +
         "keyed AS (INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) SELECT @ev, @k, 202, id, @f FROM kept " +
-        "ON CONFLICT (event_at, idempotency_key) DO NOTHING) " +
-        "SELECT id, NULL::int, NULL::bigint FROM kept UNION ALL SELECT NULL, status, delivery_id FROM earlier";
+        "ON CONFLICT (event_at, idempotency_key) DO NOTHING) ";
+
+    private const string CheckedInsertEnd = "SELECT id, NULL::int, NULL::bigint FROM kept UNION ALL SELECT NULL, status, delivery_id FROM earlier";
+
+    private const string CheckedInsert = CheckedInsertStart + CheckedInsertEnd;
+
+    // The same with the failed forward's attempt (typed: its values are not inserted straight into their columns).
+    private const string CheckedInsertTried = CheckedInsertStart +
+        ", tried AS (INSERT INTO ocp_delivery_attempts (delivery_id, attempted_at, outcome, status, error, duration_ms) " +
+        "SELECT id, @a::bigint, @o::text, @st::int, @er::text, @d::bigint FROM kept) " + CheckedInsertEnd;
 
     private static readonly string[] CheckedParameters = [.. DeliveryParameters, "ev", "since"];
+
+    private static readonly string[] CheckedTriedParameters = [.. CheckedParameters, "a", "o", "st", "er", "d"];
 
     // A whole batch of parks as one statement over arrays (ParksAsRows: PostgreSQL), for batches without live attempts and
     // with distinct keys (the group commit's batches while OCP® is failing): the server starts its executor once per batch
@@ -364,12 +374,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         for (var i = 0; i < parks.Count; i++)
         {
             // Encrypted before the write turn: the store's one writer spends its time on the write only.
-            var (parked, state, _, checkKeySince) = parks[i];
-            if (checkKeySince is not null && parked.LiveAttempt is not null)
-            {
-                throw new ArgumentException("A park that checks its key carries no live attempt (it was not forwarded).", nameof(parks));
-            }
-
+            var (parked, state, _, _) = parks[i];
             var (stored, keyId) = protector.Protect(parked.Body, parked.IdempotencyKey, parked.ConversationId);
             rows[i] =
             [
@@ -481,7 +486,15 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             deliveryResults[i] = batch.BatchCommands.Count;
             if (parks[i].CheckKeySince is { } since)
             {
-                Add(batch, CheckedInsert, CheckedParameters, [.. rows[i], eventAts[i], Ms(since)]);
+                if (parks[i].Event.LiveAttempt is { } tried)
+                {
+                    Add(batch, CheckedInsertTried, CheckedTriedParameters, [.. rows[i], eventAts[i], Ms(since), .. AttemptValues(tried)]);
+                }
+                else
+                {
+                    Add(batch, CheckedInsert, CheckedParameters, [.. rows[i], eventAts[i], Ms(since)]);
+                }
+
                 continue;
             }
 

@@ -303,9 +303,14 @@ public abstract class DeliveryStoreContract
         Assert.Equal(1, await CountAsync($"SELECT COUNT(*) FROM ocp_event_keys WHERE idempotency_key = 'key-a2' AND status = 202 AND delivery_id = {results[1].Id}"));
         Assert.Equal(["a1", "a2", "a3", "a4"], (await store.ConversationAsync("A", default)).Select(e => Encoding.UTF8.GetString(e.Body)[^4..^2]));
         Assert.Equal([a1, results[3].Id, results[5].Id], (await store.ClaimAsync("r", T0.AddSeconds(1), TimeSpan.FromSeconds(30), 10, default)).Select(e => e.Id));
-        // It was not forwarded, so it carries no live attempt.
-        await Assert.ThrowsAsync<ArgumentException>(() => store.ParkManyAsync(
-            [Checked("E", "e1") with { Event = LiveEvent("E", "e1", T0) with { LiveAttempt = new DeliveryAttempt(0, T0, "retry", 503, "503", TimeSpan.Zero) } }], T0, default));
+        // After a failed forward: kept with its attempt, and its resend (with an attempt of its own) kept once, without one.
+        var tried = new DeliveryAttempt(0, T0, "retry", null, "no answer within the attempt budget (0.8 s)", TimeSpan.FromMilliseconds(800));
+        ParkRequest Forwarded(string text) => Checked("E", text) with { Event = LiveEvent("E", text, T0) with { LiveAttempt = tried } };
+        var e1 = Assert.Single(await store.ParkManyAsync([Forwarded("e1")], T0, default));
+        Assert.Equal(new ParkResult(0, (202, e1.Id)), Assert.Single(await store.ParkManyAsync([Forwarded("e1")], T0, default)));
+        var history = await store.AttemptsAsync("E", default);
+        Assert.Equal(e1.Id, Assert.Single(history).DeliveryId);
+        Assert.Equal(("retry", (int?)null, tried.Error), (history[0].Outcome, history[0].Status, history[0].Error));
     }
 
     [Fact]

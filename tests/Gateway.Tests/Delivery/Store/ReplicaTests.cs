@@ -89,6 +89,43 @@ public sealed class ReplicaTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task The_same_event_parked_by_two_replicas_at_once_is_kept_once()
+    {
+        // Talkdesk's resend reaching another replica while the first copy's park is still waiting: each park takes its
+        // conversation's lock, then checks the key, so the later one finds the earlier one's.
+        var database = await server.CreateDatabaseAsync();
+        await using var a = new PostgresDeliveryStore(Npgsql.NpgsqlDataSource.Create(database));
+        await using var b = new PostgresDeliveryStore(Npgsql.NpgsqlDataSource.Create(database));
+        await a.InitializeAsync(default);
+        await b.InitializeAsync(default);
+        var now = DateTimeOffset.UtcNow;
+        var parked = new StoredEvent(0, "key-s-1", "S", "message_created", "talkdesk-events", GatewayHost.EventsPath, StoreAndForwardTests.Event("S", "s-1"), now,
+            DeliveryStates.Pending, 0, now, null);
+        ParkRequest[] park = [new(parked, DeliveryStates.Pending, CheckKeySince: now.AddHours(-1))];
+        Task<IReadOnlyList<ParkResult>> first, second;
+        await using (var holder = new Npgsql.NpgsqlConnection(database))
+        {
+            // Both parks wait for the conversation's lock, held here.
+            await holder.OpenAsync();
+            await using var transaction = await holder.BeginTransactionAsync();
+            await using (var hold = new Npgsql.NpgsqlCommand("SELECT pg_advisory_xact_lock(720612, hashtext('S'))", holder, transaction))
+            {
+                await hold.ExecuteNonQueryAsync();
+            }
+
+            first = a.ParkManyAsync(park, now, default);
+            second = b.ParkManyAsync(park, now, default);
+            await transaction.CommitAsync();
+        }
+
+        var results = (await Task.WhenAll(first, second)).Select(r => Assert.Single(r)).ToArray();
+
+        var kept = Assert.Single(results, r => r.Earlier is null);
+        Assert.Equal(new ParkResult(0, (202, kept.Id)), Assert.Single(results, r => r.Earlier is not null));
+        Assert.Single(await a.ConversationAsync("S", default));
+    }
+
+    [Fact]
     public async Task A_lease_left_by_a_replica_that_died_is_taken_over_when_it_runs_out()
     {
         var database = await server.CreateDatabaseAsync();
