@@ -78,14 +78,16 @@ done
 start_scraper "${targets[@]}"
 # Events per commit so far: sum and count of the park-batch histogram.
 commits() { curl -s "${url[$1]%/talkdesk/events}/metrics" | awk '/^ocp_gateway_delivery_park_batch_events_sum/ { s = $2 } /^ocp_gateway_delivery_park_batch_events_count/ { c = $2 } END { printf "%d %d\n", s, c }'; }
+# PostgreSQL's CPU ticks for a target parking into it, else 0.
+db_ticks() { if [[ $1 == park-pg* ]]; then pg_ticks; else echo 0; fi; }
 ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v / 1000; else if (v ~ /ms$/) print v + 0; else print v * 1000 }'; }
 for round in $(seq 1 "$ROUNDS"); do
   for i in $(seq 0 $((${#targets[@]} - 1))); do
     target=${targets[$(((i + round) % ${#targets[@]}))]}
     read -r s0 c0 < <(commits "$target")
-    before=$(cpu_ticks "${pid_of[$target]}") written=$(disk_bytes "${pid_of[$target]}") db0=$(if [[ $target == park-pg* ]]; then pg_ticks; else echo 0; fi)
+    before=$(cpu_ticks "${pid_of[$target]}") written=$(disk_bytes "${pid_of[$target]}") db0=$(db_ticks "$target")
     out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/post.lua" "${url[$target]}")
-    after=$(cpu_ticks "${pid_of[$target]}") written=$(($(disk_bytes "${pid_of[$target]}") - written)) db1=$(if [[ $target == park-pg* ]]; then pg_ticks; else echo 0; fi)
+    after=$(cpu_ticks "${pid_of[$target]}") written=$(($(disk_bytes "${pid_of[$target]}") - written)) db1=$(db_ticks "$target")
     read -r s1 c1 < <(commits "$target")
     rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
     n=$(echo "$out" | awk '/requests in/ { print $1 }')
