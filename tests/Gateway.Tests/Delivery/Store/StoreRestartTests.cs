@@ -30,6 +30,12 @@ public sealed class StoreRestartTests : IAsyncLifetime
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Environment.UserName == "root")
+        {
+            // A test that failed between chattr +i and -i must not leave an undeletable folder behind.
+            await TryRunAsync("chattr", "-R", "-i", _folder);
+        }
+
         Directory.Delete(_folder, recursive: true);
     }
 
@@ -230,18 +236,18 @@ public sealed class StoreRestartTests : IAsyncLifetime
 
     /// <summary>
     /// The store's folder and files made unwritable: <c>chmod a-w</c>, and as root (which chmod does not stop) the
-    /// immutable attribute too.
+    /// immutable attribute too. The folder first: SQLite deletes its <c>-wal</c> and <c>-shm</c> files when its last
+    /// connection closes (the tests run without pooling), so a file listed before the folder is frozen can be gone by the
+    /// time chattr reaches it (chattr then exits 1 having frozen the rest). Once the folder is frozen no file in it can be
+    /// created or removed, and the list taken after it is the list chattr sees.
     /// </summary>
     private static async Task MakeUnwritableAsync(string folder)
     {
-        var paths = Directory.GetFiles(folder).Append(folder).ToArray();
-        if (Environment.UserName == "root")
-        {
-            Assert.True(await TryRunAsync("chattr", ["+i", .. paths]), "chattr +i failed: the test cannot make the store unwritable as root here");
-            return;
-        }
-
-        Assert.True(await TryRunAsync("chmod", ["a-w", .. paths]), "chmod a-w failed");
+        var (tool, flag) = Environment.UserName == "root" ? ("chattr", "+i") : ("chmod", "a-w");
+        Assert.True(await TryRunAsync(tool, flag, folder), $"{tool} {flag} failed on the store's folder: the test cannot make the store unwritable here");
+        var files = Directory.GetFiles(folder);
+        Assert.NotEmpty(files);
+        Assert.True(await TryRunAsync(tool, [flag, .. files]), $"{tool} {flag} failed on the store's files: the test cannot make the store unwritable here");
     }
 
     private static async Task MakeWritableAsync(string folder)
