@@ -30,6 +30,7 @@ public static class DeliveryExtensions
         services.TryAddSingleton(DeliveryStoreFactory.Create);
         services.TryAddSingleton<StoreHealth>();
         services.TryAddSingleton<GroupCommit>();
+        services.TryAddSingleton(sp => new QueueCounts(sp.GetRequiredService<IDeliveryStore>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<OcpBreakers>();
         services.TryAddSingleton<RedeliveryPacing>();
         services.AddHostedService<DeliveryStoreStartup>();

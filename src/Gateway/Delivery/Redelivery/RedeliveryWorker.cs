@@ -18,7 +18,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// </summary>
 internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forwarder, IProxyStateLookup proxyState,
     SchemaRegistry schemas, IOptionsMonitor<DeliveryOptions> options, StoreHealth health, OcpBreakers breakers, RedeliveryPacing pacing,
-    GatewayMetrics metrics, IServiceProvider services, TimeProvider time, ILogger<RedeliveryWorker> logger) : BackgroundService
+    GatewayMetrics metrics, QueueCounts counts, IServiceProvider services, TimeProvider time, ILogger<RedeliveryWorker> logger) : BackgroundService
 {
     private const int ClaimBatch = 128;
     private const int MostUnfinished = 10_000;
@@ -157,8 +157,8 @@ internal sealed class RedeliveryWorker(IDeliveryStore store, IHttpForwarder forw
             }
         }
 
-        var (counts, oldest) = await store.StatsAsync(cancellationToken);
-        metrics.QueueObserved(counts, oldest is { } received ? Math.Max(0, (time.GetUtcNow() - received).TotalSeconds) : 0);
+        var oldest = await store.OldestHeldAsync(cancellationToken);
+        metrics.QueueObserved(await counts.ReadAsync(cancellationToken), oldest is { } received ? Math.Max(0, (time.GetUtcNow() - received).TotalSeconds) : 0);
         var missing = await store.MissingKeysAsync(cancellationToken);
         metrics.KeysMissing(missing);
         foreach (var (keyId, count) in missing)

@@ -8,7 +8,7 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// loses nothing, so OCP® being down never makes the gateway unready; a store that fails is Degraded while OCP®
 /// takes events, and unready only when OCP® fails them too.
 /// </summary>
-internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth health, OcpBreakers breakers, GroupCommit parks,
+internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, QueueCounts queue, StoreHealth health, OcpBreakers breakers, GroupCommit parks,
     IOptionsMonitor<DeliveryOptions> options, TimeProvider time) : IHealthCheck
 {
     /// <summary>How long after the last refused park readiness still says Degraded.</summary>
@@ -18,8 +18,10 @@ internal sealed class DeliveryStoreHealthCheck(IDeliveryStore store, StoreHealth
     {
         try
         {
-            var (counts, _) = await store.StatsAsync(cancellationToken);
+            // The key ids are read fresh (a few index probes), so the probe always asks the store itself; the counts may
+            // be a little older where the store is large (QueueCounts).
             var missing = await store.MissingKeysAsync(cancellationToken);
+            var counts = await queue.ReadAsync(cancellationToken);
             health.Succeeded();
             var data = counts.ToDictionary(c => c.Key, c => (object)c.Value, StringComparer.Ordinal);
             if (missing.Count > 0)

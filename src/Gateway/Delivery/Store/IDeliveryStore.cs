@@ -111,6 +111,12 @@ internal interface IDeliveryStore
     /// <summary>Counts by state and the time the oldest pending event was received.</summary>
     Task<(IReadOnlyDictionary<string, long> Counts, DateTimeOffset? OldestPending)> StatsAsync(CancellationToken cancellationToken);
 
+    /// <summary>Counts by state: reads every row, so its cost grows with the store (periodic readers go through <see cref="QueueCounts"/>).</summary>
+    Task<IReadOnlyDictionary<string, long>> CountsAsync(CancellationToken cancellationToken);
+
+    /// <summary>The time the oldest held (pending or leased) event was received, through an index; null when none is held.</summary>
+    Task<DateTimeOffset?> OldestHeldAsync(CancellationToken cancellationToken);
+
     /// <summary>Deletes finished events and keys older than <paramref name="before"/>.</summary>
     Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken);
 

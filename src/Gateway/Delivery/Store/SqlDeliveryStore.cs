@@ -94,9 +94,19 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         public static string Expired(string readable) =>
             $"SELECT id FROM ocp_deliveries WHERE state = 'pending' AND deadline_from < @d AND {readable} ORDER BY id LIMIT 100";
 
-        /// <summary>Kept rows by the encryption key they need, for the keys this process does not hold.</summary>
-        public static string MissingKeys(string readable) =>
-            $"SELECT body_key, COUNT(*) FROM ocp_deliveries WHERE body_key IS NOT NULL AND NOT {readable} GROUP BY body_key";
+        /// <summary>
+        /// The key ids kept rows are encrypted with, one probe of the key index per id: a skip scan written out, as neither
+        /// engine skips through an index by itself. Read each second and on every readiness probe, so its cost must not
+        /// grow with the rows: <c>GROUP BY body_key</c> over the rows of missing keys read every entry of the index
+        /// (3.3 ms at 100,000 rows, 53 ms while parking into PostgreSQL at full rate), this reads a handful.
+        /// </summary>
+        public const string KeyIds =
+            "WITH RECURSIVE k(id) AS (SELECT MIN(body_key) FROM ocp_deliveries WHERE body_key IS NOT NULL " +
+            "UNION ALL SELECT (SELECT MIN(body_key) FROM ocp_deliveries WHERE body_key > k.id) FROM k WHERE k.id IS NOT NULL) " +
+            "SELECT id FROM k WHERE id IS NOT NULL";
+
+        /// <summary>The rows kept under one key id (through the key index): only for an id this process does not hold.</summary>
+        public const string RowsUnderKey = "SELECT COUNT(*) FROM ocp_deliveries WHERE body_key = @k";
     }
 
     /// <summary>The recent keys answered from memory, where this process alone writes the store; otherwise null.</summary>
@@ -1205,7 +1215,10 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         return count > 0;
     }
 
-    public async Task<(IReadOnlyDictionary<string, long> Counts, DateTimeOffset? OldestPending)> StatsAsync(CancellationToken cancellationToken)
+    public async Task<(IReadOnlyDictionary<string, long> Counts, DateTimeOffset? OldestPending)> StatsAsync(CancellationToken cancellationToken) =>
+        (await CountsAsync(cancellationToken), await OldestHeldAsync(cancellationToken));
+
+    public async Task<IReadOnlyDictionary<string, long>> CountsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var counts = new Dictionary<string, long>(StringComparer.Ordinal)
@@ -1226,9 +1239,15 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             }
         }
 
+        return counts;
+    }
+
+    public async Task<DateTimeOffset?> OldestHeldAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
         await using var oldest = Command(connection, null, Reads.OldestHeld);
         var value = await oldest.ExecuteScalarAsync(cancellationToken);
-        return (counts, value is null or DBNull ? null : FromMs(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)));
+        return value is null or DBNull ? null : FromMs(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken)
@@ -1389,12 +1408,25 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     public async Task<IReadOnlyDictionary<string, long>> MissingKeysAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, Reads.MissingKeys(_readable));
         var missing = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        List<string>? unheld = null;
+        await using (var keyIds = Command(connection, null, Reads.KeyIds))
+        await using (var reader = await keyIds.ExecuteReaderAsync(cancellationToken))
         {
-            missing[reader.GetString(0)] = reader.GetInt64(1);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var keyId = reader.GetString(0);
+                if (!protector.KeyIds.Contains(keyId))
+                {
+                    (unheld ??= []).Add(keyId);
+                }
+            }
+        }
+
+        foreach (var keyId in unheld ?? [])
+        {
+            await using var rows = Command(connection, null, Reads.RowsUnderKey, ("k", keyId));
+            missing[keyId] = Convert.ToInt64(await rows.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
         }
 
         return missing;
