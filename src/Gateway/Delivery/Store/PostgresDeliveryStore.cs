@@ -13,21 +13,32 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyPro
     : SqlDeliveryStore(recent: null, protector ?? BodyProtector.Plaintext, logger)
 {
     /// <summary>
-    /// The data source for <c>ConnectionStrings:Delivery</c>, with Npgsql's automatic preparation on unless the operator
-    /// set <c>Max Auto Prepare</c>: the store's statements are few and fixed, and unprepared each is parsed and planned by
-    /// the server again on every use (a park batch is 2–3 statements per event: parking ran 1,200/s unprepared, 1,700/s
-    /// prepared, bench/park.sh).
+    /// The data source for <c>ConnectionStrings:Delivery</c>, with two Npgsql settings on unless the operator set them:
+    /// automatic preparation (<c>Max Auto Prepare</c>): the store's statements are few and fixed, and unprepared each is
+    /// parsed and planned by the server again on every use (parking ran 1,200/s unprepared, 1,700/s prepared,
+    /// bench/park.sh); and <c>No Reset On Close</c>: a connection going back to the pool is otherwise reset with five
+    /// statements (<c>RESET ALL</c>, <c>CLOSE ALL</c>, …) before its next use, once per park batch, and the store leaves
+    /// nothing to reset — it sets no session setting, takes only transaction-scoped advisory locks, opens no cursor
+    /// outside a transaction and uses no temporary table or LISTEN (docs/decisions/0011).
     /// </summary>
     public static NpgsqlDataSource DataSourceFor(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
+        if (!Names(connectionString, "Auto Prepare", "AutoPrepare"))
         {
             builder.MaxAutoPrepare = 64;
         }
 
+        if (!Names(connectionString, "Reset On Close", "ResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
         return NpgsqlDataSource.Create(builder);
     }
+
+    private static bool Names(string connectionString, string spaced, string joined) =>
+        connectionString.Contains(spaced, StringComparison.OrdinalIgnoreCase) || connectionString.Contains(joined, StringComparison.OrdinalIgnoreCase);
 
     private static readonly string[] Schema =
     [
