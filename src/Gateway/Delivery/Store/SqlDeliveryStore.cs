@@ -1416,7 +1416,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             while (await reader.ReadAsync(cancellationToken))
             {
                 var keyId = reader.GetString(0);
-                if (!protector.KeyIds.Contains(keyId))
+                if (!protector.Has(keyId))
                 {
                     (unheld ??= []).Add(keyId);
                 }
