@@ -63,7 +63,7 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyPro
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_first ON ocp_deliveries (next_attempt_at, id) WHERE retry_first = 1 AND head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_state ON ocp_deliveries (state, id)",
-        // The housekeeping's reads each second (SqlDeliveryStore.Reads): expired, oldest held, rows by missing key.
+        // The housekeeping's reads each second (SqlDeliveryStore.Reads): expired, oldest held, the key ids (a skip scan of the body_key index).
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_deadline ON ocp_deliveries (state, deadline_from)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_received ON ocp_deliveries (state, received_at)",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_body_key ON ocp_deliveries (body_key) WHERE body_key IS NOT NULL",

@@ -25,7 +25,7 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_heads ON ocp_deliveries (next_attempt_at, id) WHERE head = 1 AND state = 'pending'",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_heads ON ocp_deliveries (conversation_id) WHERE head = 1",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_due_first ON ocp_deliveries (next_attempt_at, id) WHERE retry_first = 1 AND head = 1 AND state = 'pending'",
-        // The housekeeping's reads each second (SqlDeliveryStore.Reads): expired, oldest held, rows by missing key.
+        // The housekeeping's reads each second (SqlDeliveryStore.Reads): expired, oldest held, the key ids (a skip scan of the body_key index).
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_deadline ON ocp_deliveries (state, deadline_from)",
         // The oldest held event, and (the key last) an operator's search by idempotency key as a scan of this index alone
         // (SqlDeliveryStore.FindStatements). Not an index on the key itself: keys are random, so each park would write a page
