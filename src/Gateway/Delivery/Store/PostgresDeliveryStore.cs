@@ -56,6 +56,10 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyPro
         // stale ones, to a table scan; the held-only reads are implied by this one).
         "DROP INDEX IF EXISTS ocp_deliveries_conversation",
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_conversation_kept ON ocp_deliveries (conversation_id, id) WHERE state IN ('pending', 'leased', 'dead', 'stale')",
+        // Whether a conversation has a dead letter (SqlDeliveryStore.Reads.DeadLetter), asked by every park while OCP® is
+        // failing: one probe of an index that holds dead letters only (a parked event adds no entry to it), where the index
+        // above has every held event of the conversation to read through.
+        "CREATE INDEX IF NOT EXISTS ocp_deliveries_dead ON ocp_deliveries (conversation_id) WHERE state = 'dead'",
         // An operator's search by idempotency key.
         "CREATE INDEX IF NOT EXISTS ocp_deliveries_key ON ocp_deliveries (idempotency_key)",
         "DROP INDEX IF EXISTS ocp_deliveries_due",

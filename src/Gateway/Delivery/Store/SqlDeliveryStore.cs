@@ -107,6 +107,24 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
 
         /// <summary>The rows kept under one key id (through the key index): only for an id this process does not hold.</summary>
         public const string RowsUnderKey = "SELECT COUNT(*) FROM ocp_deliveries WHERE body_key = @k";
+
+        /// <summary>
+        /// Whether a conversation has a dead letter, asked by every park made without reading the conversation (all of them
+        /// while OCP® is failing). One probe, whatever the conversation holds: SQLite's conversation index leads with the
+        /// state, PostgreSQL's index of dead letters holds nothing else. Through PostgreSQL's index of kept events it read
+        /// every held event of the conversation to find none dead, a cost growing with the outage (bench/park.sh).
+        /// </summary>
+        public const string DeadLetter = "SELECT 1 " + DeadLetterRows;
+
+        private const string DeadLetterRows = "FROM ocp_deliveries WHERE conversation_id = @c AND state = 'dead'";
+
+        /// <summary>
+        /// What holds a conversation, asked by every live event while anything is held (PostgreSQL): 'dead' when a dead letter
+        /// does, else another held state, else null. Two probes rather than one ordered read of every held event.
+        /// </summary>
+        public const string Blocked =
+            $"COALESCE((SELECT 'dead' {DeadLetterRows} LIMIT 1), " +
+            $"(SELECT state FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking} LIMIT 1))";
     }
 
     /// <summary>The recent keys answered from memory, where this process alone writes the store; otherwise null.</summary>
@@ -281,7 +299,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     // An event parked without reading its conversation (@u = 1: the live step parks anyway while OCP® is failing) is kept
     // dead behind the conversation's dead letter, if it has one; otherwise the caller read the conversation and gave the
     // state (no probe then). The head is the conversation's first held event.
-    private const string BehindDead = "(@u = 1 AND EXISTS (SELECT 1 FROM ocp_deliveries WHERE conversation_id = @c AND state = 'dead'))";
+    private const string BehindDead = $"(@u = 1 AND EXISTS ({Reads.DeadLetter}))";
 
     private const string DeliveryInto =
         "INSERT INTO ocp_deliveries (idempotency_key, conversation_id, event_type, route_id, request_path, body, body_key, received_at, deadline_from, state, attempts, next_attempt_at, last_error, finished_at, trace_parent, retry_first, head) ";
@@ -970,7 +988,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             _connection = connection;
             _command = Command(connection, null,
                 "SELECT k.status, k.delivery_id, " +
-                $"(SELECT state FROM ocp_deliveries WHERE conversation_id = @c AND state IN {Blocking} ORDER BY (CASE WHEN state = 'dead' THEN 0 ELSE 1 END) LIMIT 1) " +
+                $"{Reads.Blocked} " +
                 // Event time 0 too: keys moved from the table before event time ordered it.
                 "FROM (SELECT 1 AS one) o LEFT JOIN ocp_event_keys k ON k.event_at IN (@e, 0) AND k.idempotency_key = @k AND k.accepted_at >= @since",
                 ("k", string.Empty), ("since", 0L), ("c", string.Empty), ("e", 0L));

@@ -7,7 +7,8 @@ namespace OcpTalkdesk.Gateway.Tests.Delivery;
 /// <summary>
 /// The plans of what the console and the admin API read, on a store holding 10,000 events over 2,000 conversations
 /// (400 of them set aside), after ANALYZE: each goes through an index, never a scan of the events table; so do the
-/// redelivery worker's reads every second (oldest held, expired, the key ids and the rows under a missing one). Not here: the
+/// redelivery worker's reads every second (oldest held, expired, the key ids and the rows under a missing one), the dead-letter
+/// probe of every park while OCP® is failing and what holds a conversation (every live event's lookup). Not here: the
 /// overview's counts by state, which aggregate every row by design (through the state index);
 /// PostgreSQL rightly scans the table for them when nearly every row is held (bench/console.sh: overview p95 36 ms at
 /// 10,000 held). The plans are written to the test output (<c>dotnet test --logger "console;verbosity=detailed"</c>).
@@ -53,7 +54,7 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
     }
 
     public static TheoryData<string> Reads() =>
-        ["held", "list", "conversation", "attempts", "find-id", "find-key", "find-conversation", "oldest-held", "expired", "key-ids", "rows-under-key"];
+        ["held", "list", "conversation", "attempts", "find-id", "find-key", "find-conversation", "oldest-held", "expired", "key-ids", "rows-under-key", "dead-letter", "blocked"];
 
     private static string Sql(string name, SqlDeliveryStore store) => name switch
     {
@@ -69,6 +70,9 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
         "expired" => SqlDeliveryStore.Reads.Expired("(body_key IS NULL OR body_key IN ('k1'))"),
         "key-ids" => SqlDeliveryStore.Reads.KeyIds,
         "rows-under-key" => SqlDeliveryStore.Reads.RowsUnderKey,
+        // Asked by every park while OCP® is failing, and by every live event while anything is held (PostgreSQL).
+        "dead-letter" => SqlDeliveryStore.Reads.DeadLetter,
+        "blocked" => "SELECT " + SqlDeliveryStore.Reads.Blocked,
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -88,7 +92,22 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
             // Probes of the key index: not a walk of another index that visits every row.
             Assert.Contains(plan, line => line.Contains("ocp_deliveries_body_key", StringComparison.Ordinal));
         }
+
+        if (read is "dead-letter" or "blocked")
+        {
+            // One probe for a dead letter, not a walk through every held event of the conversation (5 here, thousands in a
+            // long outage), and nothing sorted.
+            Assert.Contains(plan, line => line.Contains(DeadLetterIndex, StringComparison.Ordinal));
+            Assert.DoesNotContain(plan, Sorts);
+        }
     }
+
+    /// <summary>The index that answers whether a conversation has a dead letter in one probe.</summary>
+    private protected abstract string DeadLetterIndex { get; }
+
+    /// <summary>True when a plan line sorts rows.</summary>
+    private protected abstract bool Sorts(string line);
+
     /// <summary>A store filled with <see cref="Seed"/>, with statistics gathered or not.</summary>
     private async Task<DbConnection> SeededStoreAsync(bool analyzed)
     {
@@ -165,6 +184,11 @@ public sealed class SqliteConsoleQueryPlanTests(ITestOutputHelper output) : Cons
 
     private protected override string Explain(string sql) => "EXPLAIN QUERY PLAN " + sql;
 
+    // Its conversation index leads with the state.
+    private protected override string DeadLetterIndex => "ocp_deliveries_conversation ";
+
+    private protected override bool Sorts(string line) => line.Contains("TEMP B-TREE", StringComparison.Ordinal);
+
     // SQLite says "SCAN t" for a full table scan ("SEARCH t" alone: a walk of the table by id, for a MIN or MAX), and
     // "SCAN t USING [COVERING] INDEX i" or "SEARCH t USING ..." otherwise.
     private protected override bool ScansTable(string line) =>
@@ -200,6 +224,10 @@ public sealed class PostgresConsoleQueryPlanTests(PostgresServer server, ITestOu
     private protected override string Analyze => "ANALYZE";
 
     private protected override string Explain(string sql) => "EXPLAIN " + sql;
+
+    private protected override string DeadLetterIndex => "ocp_deliveries_dead ";
+
+    private protected override bool Sorts(string line) => line.Contains("Sort", StringComparison.Ordinal);
 
     private protected override bool ScansTable(string line) => line.Contains("Seq Scan on ocp_deliveries", StringComparison.Ordinal);
 }
