@@ -598,7 +598,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         foreach (var name in names)
         {
             var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
+            parameter.ParameterName = Named(command, name);
             command.Parameters.Add(parameter);
         }
 
@@ -1465,13 +1465,20 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         foreach (var (name, value) in parameters)
         {
             var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
+            parameter.ParameterName = Named(command, name);
             parameter.Value = value ?? DBNull.Value;
             command.Parameters.Add(parameter);
         }
 
         return command;
     }
+
+    // Microsoft.Data.Sqlite finds a parameter by the name as given, and failing that tries it after each of '@', '$' and
+    // ':' (a string built per try, to rule out an ambiguous name), every time the statement runs: for a park's 16
+    // parameters 64 look-ups and 48 strings per event. Named as the SQL writes them, each is found at the first look-up.
+    // Npgsql takes the bare name (it would trim the '@' off, a string per parameter).
+    private static string Named(DbCommand command, string name) =>
+        command is Microsoft.Data.Sqlite.SqliteCommand && name[0] is not ('@' or '$' or ':') ? "@" + name : name;
 
     /// <summary>A row as the store's callers see it: the body decrypted, or empty with <see cref="StoredEvent.Unreadable"/> set.</summary>
     private StoredEvent Read(DbDataReader reader)
