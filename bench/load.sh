@@ -8,6 +8,8 @@
 #   TRACING=1 bash bench/load.sh       # adds the gateway with OpenTelemetry on (OTLP to a stand-in collector)
 #   AB=main bash bench/load.sh         # adds the gateway built from a git ref (gw-b) in the same rounds, and
 #                                      # reports the working tree against it round by round (paired ratios)
+#   AB=main AB_MODE=StoreAndForward bash bench/load.sh
+#                                      # the same for store-and-forward: gw-b on a SQLite file of its own, paired with gw-sf
 #
 # The primary figure is the server's CPU time per event (steadier than throughput on a shared VM); every
 # figure is a median over the rounds with its range. A scraper reads every gateway's /metrics each 10 s, as
@@ -80,8 +82,13 @@ if [ "${TRACING:-0}" = 1 ]; then
     taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-trace.log" 2>&1 & pids+=($!); pid_of[gw-trace]=$!
 fi
 
+# The target gw-b is paired with: the direct gateway, or with AB_MODE=StoreAndForward the store-and-forward one.
+ab_pair=gateway ab_mode=()
+if [ "${AB_MODE:-Direct}" = StoreAndForward ]; then
+  ab_pair=gw-sf ab_mode=(Gateway__Delivery__Mode=StoreAndForward ConnectionStrings__Delivery="Data Source=$work/deliveries-b.db")
+fi
 if [ -n "${AB:-}" ]; then
-  (cd "$work/gateway-b" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_B" \
+  (cd "$work/gateway-b" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_B" "${ab_mode[@]}" \
     taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-b.log" 2>&1 & pids+=($!); pid_of[gw-b]=$!
 fi
 
@@ -137,8 +144,8 @@ order_of() {
   order=()
   for i in $(seq 0 $((n - 1))); do
     t=${others[$(((i + r) % n))]}
-    if [ "$t" = gateway ] && [ -n "${AB:-}" ]; then
-      if [ $((r % 2)) = 1 ]; then order+=(gateway gw-b); else order+=(gw-b gateway); fi
+    if [ "$t" = "$ab_pair" ] && [ -n "${AB:-}" ]; then
+      if [ $((r % 2)) = 1 ]; then order+=("$ab_pair" gw-b); else order+=(gw-b "$ab_pair"); fi
     else
       order+=("$t")
     fi
@@ -184,10 +191,10 @@ if [ -n "${AB:-}" ]; then
   # Paired by round (the two ran seconds apart): the working tree's figure over gw-b's in each round.
   echo
   # The geometric mean over an even number of rounds has each order equally often (use an even ROUNDS).
-  echo "== A/B, working tree over gw-b ($AB), paired by round: geometric mean (range of the rounds)"
+  echo "== A/B, working tree ($ab_pair) over gw-b ($AB), paired by round: geometric mean (range of the rounds)"
   for metric in "3 rps" "8 cpu_us" "5 p99_ms"; do
     read -r c name <<< "$metric"
-    awk -v c="$c" '$2 == "gateway" { a[$1] = $c } $2 == "gw-b" { b[$1] = $c } END { for (r in a) if (b[r] > 0) print a[r] / b[r] }' "$work/results" \
+    awk -v c="$c" -v t="$ab_pair" '$2 == t { a[$1] = $c } $2 == "gw-b" { b[$1] = $c } END { for (r in a) if (b[r] > 0) print a[r] / b[r] }' "$work/results" \
       | sort -g | awk -v name="$name" '{ v[NR] = $1; s += log($1) } END {
           printf "%-7s %.3f (%.3f-%.3f)%s\n", name, exp(s / NR), v[1], v[NR], (v[1] > 1 || v[NR] < 1) ? "  every round on one side" : "" }'
   done
