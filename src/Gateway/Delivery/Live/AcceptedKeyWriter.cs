@@ -12,7 +12,9 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// </summary>
 internal sealed class AcceptedKeyWriter : BackgroundService
 {
-    private const int BatchSize = 256;
+    // Up to ~10,000 keys/s a 100 ms linger gathers one batch; at 256 a gateway at 18,000 events/s committed 7 times per
+    // linger (bench/load.sh AB_MODE=StoreAndForward: 1.014x rps, 0.991x CPU per event at 1024, within the rounds' noise).
+    private const int BatchSize = 1024;
 
     /// <summary>Keys held for a store that is away (~200 bytes each: ~20 MB at most); the oldest go first.</summary>
     private const int MaxHeld = 100_000;
