@@ -111,15 +111,16 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         /// <summary>
         /// Whether a conversation has a dead letter, asked by every park made without reading the conversation (all of them
         /// while OCP® is failing). One probe, whatever the conversation holds: SQLite's conversation index leads with the
-        /// state, PostgreSQL's index of dead letters holds nothing else. Through PostgreSQL's index of kept events it read
-        /// every held event of the conversation to find none dead, a cost growing with the outage (bench/park.sh).
+        /// state, PostgreSQL's index of dead letters holds nothing else. Without that index, and until the table's first
+        /// ANALYZE, PostgreSQL's planner answered it through the index of kept events, reading every held event of the
+        /// conversation to find none dead: a cost per park growing with the outage (bench/park.sh).
         /// </summary>
         public const string DeadLetter = "SELECT 1 " + DeadLetterRows;
 
         private const string DeadLetterRows = "FROM ocp_deliveries WHERE conversation_id = @c AND state = 'dead'";
 
         /// <summary>
-        /// What holds a conversation, asked by every live event while anything is held (PostgreSQL): 'dead' when a dead letter
+        /// What holds a conversation, asked by a live event while anything is held (the live lookup): 'dead' when a dead letter
         /// does, else another held state, else null. Two probes rather than one ordered read of every held event.
         /// </summary>
         public const string Blocked =

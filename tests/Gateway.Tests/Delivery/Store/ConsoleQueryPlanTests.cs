@@ -70,7 +70,7 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
         "expired" => SqlDeliveryStore.Reads.Expired("(body_key IS NULL OR body_key IN ('k1'))"),
         "key-ids" => SqlDeliveryStore.Reads.KeyIds,
         "rows-under-key" => SqlDeliveryStore.Reads.RowsUnderKey,
-        // Asked by every park while OCP® is failing, and by every live event while anything is held (PostgreSQL).
+        // Asked by every park while OCP® is failing, and by the live lookup while anything is held.
         "dead-letter" => SqlDeliveryStore.Reads.DeadLetter,
         "blocked" => "SELECT " + SqlDeliveryStore.Reads.Blocked,
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
