@@ -61,6 +61,12 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
 
     protected override SemaphoreSlim WriteGate { get; } = new(1, 1);
 
+    private readonly WriterThread _keyWriter = new("SQLite key writer");
+
+    // The key writer's batches: transactions of up to a thousand statements, run synchronously by the driver; on a pool
+    // thread, they held requests queued behind them (WriterThread).
+    protected override Task<T> OnKeyWriterAsync<T>(Func<Task<T>> write) => _keyWriter.RunAsync(write);
+
     protected override string LastInsertedId => "last_insert_rowid()";
 
     // WAL with NORMAL: a commit survives a crash of the process, not of the machine (OpenAsync sets FULL again).
@@ -148,6 +154,12 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
         }
 
         await AfterPruneAsync(cancellationToken);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _keyWriter.Dispose();
     }
 
     protected override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
