@@ -10,6 +10,8 @@
 #                                      # reports the working tree against it round by round (paired ratios)
 #   AB=main AB_MODE=StoreAndForward bash bench/load.sh
 #                                      # the same for store-and-forward: gw-b on a SQLite file of its own, paired with gw-sf
+#   SF_STORE=postgres bash bench/load.sh
+#                                      # store-and-forward on PostgreSQL (a throw-away cluster on the servers' core)
 #
 # The primary figure is the server's CPU time per event (steadier than throughput on a shared VM); every
 # figure is a median over the rounds with its range. A scraper reads every gateway's /metrics each 10 s, as
@@ -29,7 +31,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 SOAK=${SOAK:-0}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-UPSTREAM=18081 NGINX=18082 BARE=18083 GATEWAY=18084 GATEWAY_SF=18085 GATEWAY_TRACE=18086 GATEWAY_B=18087
+UPSTREAM=18081 NGINX=18082 BARE=18083 GATEWAY=18084 GATEWAY_SF=18085 GATEWAY_TRACE=18086 GATEWAY_B=18087 POSTGRES=18088
 API_KEY=bench-inbound-key-0001
 
 ensure_load_tools
@@ -68,12 +70,21 @@ taskset -c "$SERVER_CPU" nginx -c "$work/upstream.conf" & pids+=($!)
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" & pids+=($!)
 start_bare_yarp "$BARE"; declare -A pid_of=([bare]=${pids[-1]})
 gateway_env
+# The store-and-forward gateways' store: a SQLite file each, or with SF_STORE=postgres a database each in a throw-away
+# PostgreSQL cluster on the servers' core (PG_CPU=<core> elsewhere).
+sf_store=(ConnectionStrings__Delivery="Data Source=$work/deliveries.db") sf_store_b=(ConnectionStrings__Delivery="Data Source=$work/deliveries-b.db")
+if [ "${SF_STORE:-sqlite}" = postgres ]; then
+  PG_CPU=${PG_CPU:-$SERVER_CPU} start_postgres "$work/pg" "$POSTGRES"
+  runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql" -q -h 127.0.0.1 -p "$POSTGRES" -c 'CREATE DATABASE load_b'
+  sf_store=(Gateway__Delivery__Store=Postgres ConnectionStrings__Delivery="Host=127.0.0.1;Port=$POSTGRES;Username=postgres")
+  sf_store_b=(Gateway__Delivery__Store=Postgres ConnectionStrings__Delivery="Host=127.0.0.1;Port=$POSTGRES;Username=postgres;Database=load_b")
+fi
 (cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY" \
   taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway.log" 2>&1 & gateway_pid=$!; pids+=($gateway_pid); pid_of[gateway]=$gateway_pid
 # The same gateway with store-and-forward on the embedded SQLite store (OCP® healthy: nothing is parked,
 # every event pays the key and conversation lookups and the batched key writes).
 (cd "$work/gateway" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_SF" \
-  Gateway__Delivery__Mode=StoreAndForward ConnectionStrings__Delivery="Data Source=$work/deliveries.db" \
+  Gateway__Delivery__Mode=StoreAndForward "${sf_store[@]}" \
   taskset -c "$SERVER_CPU" dotnet OcpTalkdesk.Gateway.dll) > "$work/gateway-sf.log" 2>&1 & pids+=($!); pid_of[gw-sf]=$!
 # The same gateway with OpenTelemetry tracing on, exporting every span to the collector stand-in.
 if [ "${TRACING:-0}" = 1 ]; then
@@ -85,7 +96,7 @@ fi
 # The target gw-b is paired with: the direct gateway, or with AB_MODE=StoreAndForward the store-and-forward one.
 ab_pair=gateway ab_mode=()
 if [ "${AB_MODE:-Direct}" = StoreAndForward ]; then
-  ab_pair=gw-sf ab_mode=(Gateway__Delivery__Mode=StoreAndForward ConnectionStrings__Delivery="Data Source=$work/deliveries-b.db")
+  ab_pair=gw-sf ab_mode=(Gateway__Delivery__Mode=StoreAndForward "${sf_store_b[@]}")
 fi
 if [ -n "${AB:-}" ]; then
   (cd "$work/gateway-b" && exec env "${gateway_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_B" "${ab_mode[@]}" \

@@ -96,7 +96,7 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyPro
 
     protected override string LastInsertedId => "lastval()";
 
-    protected override bool ParksAsRows => true;
+    protected override bool WritesAsRows => true;
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await dataSource.OpenConnectionAsync(cancellationToken);
