@@ -995,7 +995,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
 
     // The live lookup for a batch of events (LookupBatcher), a row each in their order: the key's earlier answer, and
     // what holds the event's conversation (Reads.Blocked).
-    private static readonly string LookupRows =
+    internal static readonly string LookupRows =
         $"SELECT k.status, k.delivery_id, {Reads.BlockedOf("i.c")} " +
         "FROM unnest(@k::text[], @e::bigint[], @since::bigint[], @c::text[]) WITH ORDINALITY AS i(k, e, since, c, ord) " +
         "LEFT JOIN LATERAL (SELECT status, delivery_id FROM ocp_event_keys WHERE event_at IN (i.e, 0) AND idempotency_key = i.k AND accepted_at >= i.since LIMIT 1) k ON true " +
