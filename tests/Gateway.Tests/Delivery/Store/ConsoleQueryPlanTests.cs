@@ -15,6 +15,9 @@ namespace OcpTalkdesk.Gateway.Tests.Delivery;
 /// </summary>
 public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
 {
+    /// <summary>Where the plans are written.</summary>
+    private protected ITestOutputHelper Output => output;
+
     /// <summary>A fresh store's connection, after the store created its tables.</summary>
     private protected abstract Task<DbConnection> OpenStoreAsync();
 
@@ -109,7 +112,7 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
     private protected abstract bool Sorts(string line);
 
     /// <summary>A store filled with <see cref="Seed"/>, with statistics gathered or not.</summary>
-    private async Task<DbConnection> SeededStoreAsync(bool analyzed)
+    private protected async Task<DbConnection> SeededStoreAsync(bool analyzed)
     {
         var connection = await OpenStoreAsync();
         foreach (var statement in analyzed ? new[] { Seed, Analyze } : [Seed])
@@ -123,7 +126,7 @@ public abstract class ConsoleQueryPlanContract(ITestOutputHelper output)
     }
 
     /// <summary>The engine's plan for <paramref name="sql"/> with the given parameters, one line per row.</summary>
-    private async Task<List<string>> PlanAsync(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
+    private protected async Task<List<string>> PlanAsync(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
     {
         await using var explain = connection.CreateCommand();
         explain.CommandText = Explain(sql);
@@ -230,4 +233,26 @@ public sealed class PostgresConsoleQueryPlanTests(PostgresServer server, ITestOu
     private protected override bool Sorts(string line) => line.Contains("Sort", StringComparison.Ordinal);
 
     private protected override bool ScansTable(string line) => line.Contains("Seq Scan on ocp_deliveries", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Every live event's lookup, batched (LookupBatcher): per event one probe of the keys' primary key and the two probes
+    /// of what holds its conversation, never a scan of either table, whatever the batch holds.
+    /// </summary>
+    [Fact]
+    public async Task The_batched_live_lookup_probes_the_key_and_conversation_indexes_per_event()
+    {
+        await using var connection = await SeededStoreAsync(analyzed: true);
+        await using (var keys = connection.CreateCommand())
+        {
+            keys.CommandText = "INSERT INTO ocp_event_keys SELECT i, format('key-%s', i), 200, NULL, i FROM generate_series(1, 10000) AS i; ANALYZE ocp_event_keys";
+            await keys.ExecuteNonQueryAsync();
+        }
+
+        var plan = await PlanAsync(connection, SqlDeliveryStore.LookupRows, ("k", new[] { "key-5", "key-00001-3" }), ("e", new[] { 5L, 0L }),
+            ("since", new[] { 0L, 0L }), ("c", new[] { "c-00001", "c-99999" }));
+        Output.WriteLine("live lookup, batched:\n  " + string.Join("\n  ", plan));
+        Assert.Contains(plan, line => line.Contains("ocp_event_keys_pkey", StringComparison.Ordinal));
+        Assert.Contains(plan, line => line.Contains(DeadLetterIndex, StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, line => line.Contains("Seq Scan", StringComparison.Ordinal));
+    }
 }
