@@ -43,12 +43,13 @@ internal sealed class AcceptedKeyWriter : BackgroundService
     public void Add(string key, long eventAt, int status, DateTimeOffset at)
     {
         var accepted = new AcceptedKey(key, eventAt, status, at);
-        if (!_store.Remember(accepted))
+        var remembered = _store.Remember(accepted);
+        if (!remembered)
         {
             _unwritten[key] = status;
         }
 
-        _queue.Writer.TryWrite(accepted);
+        _queue.Writer.TryWrite(accepted with { Remembered = remembered });
     }
 
     public (int Status, long? Id)? Find(string key) => _unwritten.TryGetValue(key, out var status) ? (status, null) : null;
