@@ -14,22 +14,23 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// </summary>
 /// <remarks>
 /// Written by hand for the same reason as <see cref="GroupCommit"/>: no served library gathers ADO.NET reads into one
-/// statement with a result per caller. Its parameters are named for Npgsql (bare names).
+/// statement with a result per caller.
 /// </remarks>
 internal sealed class LookupBatcher : IAsyncDisposable
 {
     private const int MaxBatch = 256;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Func<CancellationToken, Task<DbConnection>> _open;
-    private readonly string _sql;
+    private readonly Func<DbConnection, DbCommand> _command;
     private readonly Task _reader;
 
     /// <param name="open">Opens a connection for the batches (kept until one fails).</param>
-    /// <param name="sql">The lookup over arrays <c>@k</c>, <c>@e</c>, <c>@since</c>, <c>@c</c>: a row per element, in order,
-    /// with the earlier answer's status and id (nulls when none) and what holds the conversation (null when nothing).</param>
-    public LookupBatcher(Func<CancellationToken, Task<DbConnection>> open, string sql)
+    /// <param name="command">The lookup on that connection, its four parameters the arrays of keys, event times, window
+    /// starts and conversations: a row per element, in order, with the earlier answer's status and id (nulls when none)
+    /// and what holds the conversation (null when nothing).</param>
+    public LookupBatcher(Func<CancellationToken, Task<DbConnection>> open, Func<DbConnection, DbCommand> command)
     {
-        (_open, _sql) = (open, sql);
+        (_open, _command) = (open, command);
         _reader = Task.Run(ReadAsync);
     }
 
@@ -68,14 +69,7 @@ internal sealed class LookupBatcher : IAsyncDisposable
                 if (command is null)
                 {
                     connection = await _open(CancellationToken.None).ConfigureAwait(false);
-                    command = connection.CreateCommand();
-                    command.CommandText = _sql;
-                    foreach (var name in (string[])["k", "e", "since", "c"])
-                    {
-                        var parameter = command.CreateParameter();
-                        parameter.ParameterName = name;
-                        command.Parameters.Add(parameter);
-                    }
+                    command = _command(connection);
                 }
 
                 command.Parameters[0].Value = batch.Select(p => p.Key).ToArray();

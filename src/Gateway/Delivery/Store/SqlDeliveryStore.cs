@@ -991,10 +991,14 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     private object? _lookupBatchesLock;
 
     private LookupBatcher LookupBatches =>
-        LazyInitializer.EnsureInitialized(ref _lookupBatches, ref _lookupBatchesLock, () => new LookupBatcher(OpenReadAsync, LookupRows));
+        LazyInitializer.EnsureInitialized(ref _lookupBatches, ref _lookupBatchesLock, () => new LookupBatcher(OpenReadAsync, LookupCommand));
 
-    // The live lookup for a batch of events (LookupBatcher), a row each in their order: the key's earlier answer, and
-    // what holds the event's conversation (Reads.Blocked).
+    /// <summary>The live lookup for a batch of events (<see cref="LookupBatcher"/>) on <paramref name="connection"/>.</summary>
+    internal static DbCommand LookupCommand(DbConnection connection) =>
+        Command(connection, null, LookupRows, ("k", Array.Empty<string>()), ("e", Array.Empty<long>()), ("since", Array.Empty<long>()), ("c", Array.Empty<string>()));
+
+    // The live lookup for a batch of events, a row each in their order: the key's earlier answer, and what holds the
+    // event's conversation (Reads.Blocked).
     internal static readonly string LookupRows =
         $"SELECT k.status, k.delivery_id, {Reads.BlockedOf("i.c")} " +
         "FROM unnest(@k::text[], @e::bigint[], @since::bigint[], @c::text[]) WITH ORDINALITY AS i(k, e, since, c, ord) " +
