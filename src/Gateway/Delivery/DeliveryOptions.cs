@@ -25,6 +25,14 @@ public sealed class DeliveryOptions
     public TimeSpan AnswerMargin { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
+    /// PostgreSQL: how long a statement of live lookups (whether each event's key was answered, what holds its
+    /// conversation) may take before the driver cancels it (whole seconds, rounded up) and its events are forwarded
+    /// without that answer, as when the store fails: a store that hangs must not hold every event until Talkdesk's
+    /// timeout. Default 2 s; more than 0 (the call's execution timeout still bounds the whole call).
+    /// </summary>
+    public TimeSpan LookupTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// How long a park batch stays open for more events after its first (group commit). Default 0: a batch is what
     /// gathered while the previous one was committing, which adds no wait at a quiet time and grows with the load.
     /// </summary>

@@ -16,6 +16,11 @@ internal sealed partial class DeliveryOptionsValidator(IConfiguration configurat
             failures.Add($"{Section}:AttemptBudget must be more than 0 and less than Gateway:ExecutionTimeout ({executionTimeout}), so a parked event is answered 202 in time; it is {options.AttemptBudget}.");
         }
 
+        if (options.LookupTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{Section}:LookupTimeout must be more than 0; it is {options.LookupTimeout}.");
+        }
+
         if (options.AnswerMargin < TimeSpan.Zero || (options.Mode == DeliveryMode.StoreAndForward && options.AnswerMargin >= executionTimeout))
         {
             failures.Add($"{Section}:AnswerMargin must be at least 0 and less than Gateway:ExecutionTimeout ({executionTimeout}); it is {options.AnswerMargin}.");

@@ -9,8 +9,9 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// the next, over arrays, on one kept connection. With a round trip per event, store-and-forward with OCP® healthy ran
 /// ~5,500 events/s at ~114 µs of the gateway's CPU per event (on one core with the server, 32 callers); batched,
 /// ~12,800/s at ~50 µs (bench/load.sh SF_STORE=postgres AB_MODE=StoreAndForward).
-/// A batch that fails fails each of its lookups (the caller then forwards without the store, as for any lookup that
-/// fails) and the next opens a new connection.
+/// A batch that fails, or takes longer than <see cref="DeliveryOptions.LookupTimeout"/> (then it is cancelled), fails each
+/// of its lookups (the caller then forwards without the store, as for any lookup that fails) and the next opens a new
+/// connection.
 /// </summary>
 /// <remarks>
 /// Written by hand for the same reason as <see cref="GroupCommit"/>: no served library gathers ADO.NET reads into one
@@ -22,15 +23,18 @@ internal sealed class LookupBatcher : IAsyncDisposable
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Func<CancellationToken, Task<DbConnection>> _open;
     private readonly Func<DbConnection, DbCommand> _command;
+    private readonly TimeSpan _timeout;
     private readonly Task _reader;
 
     /// <param name="open">Opens a connection for the batches (kept until one fails).</param>
     /// <param name="command">The lookup on that connection, its four parameters the arrays of keys, event times, window
     /// starts and conversations: a row per element, in order, with the earlier answer's status and id (nulls when none)
     /// and what holds the conversation (null when nothing).</param>
-    public LookupBatcher(Func<CancellationToken, Task<DbConnection>> open, Func<DbConnection, DbCommand> command)
+    /// <param name="timeout">How long a batch may take (<see cref="DeliveryOptions.LookupTimeout"/>, rounded up to whole
+    /// seconds): then the driver cancels it and its lookups fail, as for a store that failed.</param>
+    public LookupBatcher(Func<CancellationToken, Task<DbConnection>> open, Func<DbConnection, DbCommand> command, TimeSpan timeout)
     {
-        (_open, _command) = (open, command);
+        (_open, _command, _timeout) = (open, command, timeout);
         _reader = Task.Run(ReadAsync);
     }
 
@@ -70,6 +74,9 @@ internal sealed class LookupBatcher : IAsyncDisposable
                 {
                     connection = await _open(CancellationToken.None).ConfigureAwait(false);
                     command = _command(connection);
+                    // The driver's own timeout (whole seconds): Npgsql cancels the statement on the server and fails it,
+                    // with no timer or token of ours per batch.
+                    command.CommandTimeout = (int)Math.Ceiling(_timeout.TotalSeconds);
                 }
 
                 command.Parameters[0].Value = batch.Select(p => p.Key).ToArray();
@@ -94,6 +101,8 @@ internal sealed class LookupBatcher : IAsyncDisposable
             }
             catch (Exception ex)
             {
+                // A store that does not answer in time (the driver's timeout: a DbException) is one that failed: its
+                // callers go on without it.
                 foreach (var pending in batch)
                 {
                     pending.TrySetException(ex);

@@ -991,7 +991,10 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     private object? _lookupBatchesLock;
 
     private LookupBatcher LookupBatches =>
-        LazyInitializer.EnsureInitialized(ref _lookupBatches, ref _lookupBatchesLock, () => new LookupBatcher(OpenReadAsync, LookupCommand));
+        LazyInitializer.EnsureInitialized(ref _lookupBatches, ref _lookupBatchesLock, () => new LookupBatcher(OpenReadAsync, LookupCommand, LookupTimeout));
+
+    /// <summary>How long a batch of live lookups may take (<see cref="DeliveryOptions.LookupTimeout"/>).</summary>
+    protected virtual TimeSpan LookupTimeout => new DeliveryOptions().LookupTimeout;
 
     /// <summary>The live lookup for a batch of events (<see cref="LookupBatcher"/>) on <paramref name="connection"/>.</summary>
     internal static DbCommand LookupCommand(DbConnection connection) =>

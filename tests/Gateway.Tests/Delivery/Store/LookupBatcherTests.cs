@@ -40,7 +40,7 @@ public sealed class LookupBatcherTests(PostgresServer server)
             connectionAsked.TrySetResult();
             await open.Task;
             return await source.OpenConnectionAsync(cancellationToken);
-        }, SqlDeliveryStore.LookupCommand);
+        }, SqlDeliveryStore.LookupCommand, TimeSpan.FromSeconds(30));
 
         string[] conversations = ["free", "held", "dead"];
         string[] keys = ["known", "new", "old"];
@@ -75,7 +75,7 @@ public sealed class LookupBatcherTests(PostgresServer server)
         var opened = 0;
         await using var batcher = new LookupBatcher(async cancellationToken => Interlocked.Increment(ref opened) == 1
             ? throw new TimeoutException("the store is away")
-            : (DbConnection)await source.OpenConnectionAsync(cancellationToken), SqlDeliveryStore.LookupCommand);
+            : (DbConnection)await source.OpenConnectionAsync(cancellationToken), SqlDeliveryStore.LookupCommand, TimeSpan.FromSeconds(30));
 
         var failed = await Assert.ThrowsAsync<TimeoutException>(() => batcher.LookupAsync("known", Ms(T0), 0, "free"));
         Assert.Equal("the store is away", failed.Message);

@@ -1,0 +1,48 @@
+using System.Net;
+using OcpTalkdesk.Gateway.Tests.Integration;
+
+namespace OcpTalkdesk.Gateway.Tests.Delivery;
+
+/// <summary>
+/// A shared store that hangs (PostgreSQL, for real: a lock that every read of the keys waits for) does not hold live
+/// events: past <c>LookupTimeout</c> an event goes to OCP® without the store's answer, as when the store fails, and the
+/// gateway carries on once the store answers again.
+/// </summary>
+[Collection(PostgresFixtureGroup.Name)]
+public sealed class StoreHangTests(PostgresServer server)
+{
+    [Fact]
+    public async Task A_lookup_the_store_does_not_answer_in_time_lets_the_event_go_to_ocp_and_a_resend_is_still_recognised_after()
+    {
+        var database = await server.CreateDatabaseAsync();
+        var settings = StoreAndForwardTests.Settings(Path.GetTempPath(), "Postgres", database);
+        settings["Gateway:Delivery:LookupTimeout"] = "00:00:01"; // the driver's timeout counts whole seconds
+        using var host = GatewayHost.Create(settings);
+        StoreAndForwardTests.OcpAnswers(host, 200);
+        var client = host.CreateClient();
+        var first = StoreAndForwardTests.Event("H", "h-1");
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(GatewayHost.EventsPath, Samples.Json(first))).StatusCode);
+
+        HttpStatusCode during;
+        await using (var holder = new Npgsql.NpgsqlConnection(database))
+        {
+            await holder.OpenAsync();
+            await using (var lockKeys = new Npgsql.NpgsqlCommand("BEGIN; LOCK TABLE ocp_event_keys IN ACCESS EXCLUSIVE MODE", holder))
+            {
+                await lockKeys.ExecuteNonQueryAsync();
+            }
+
+            // Bounded so that a gateway waiting for the store fails here rather than at HttpClient's 100 s.
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            during = (await client.PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("H", "h-2")), bound.Token)).StatusCode;
+        }
+
+        // The lock is gone with its connection: the first event's resend is answered from its key, not delivered again.
+        var resend = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(first));
+
+        Assert.Equal(HttpStatusCode.OK, during);
+        Assert.Equal(HttpStatusCode.OK, resend.StatusCode);
+        Assert.Contains("\"delivered\"", await resend.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(2, StoreAndForwardTests.Delivered(host).Count);
+    }
+}
