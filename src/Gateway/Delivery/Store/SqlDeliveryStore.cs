@@ -1125,12 +1125,20 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             return keys.Count;
         }
 
-        // One statement, prepared once, run per key (SQLite: a statement costs no round trip, and rows in one statement
-        // were no cheaper, DeliveryStoreBenchmarks). Ordered by event time first, so live keys land on the table's
-        // last pages instead of one random page each.
-        await using var insert = Command(connection, transaction,
-            "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, @s, NULL, @at) ON CONFLICT (event_at, idempotency_key) DO NOTHING",
-            ("e", 0L), ("k", string.Empty), ("s", 0), ("at", 0L));
+        await InsertKeysAsync(connection, transaction, keys, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return keys.Count;
+    }
+
+    /// <summary>
+    /// Inserts a key writer's batch in its transaction, one statement per key, prepared once (a statement costs SQLite no
+    /// round trip, and rows in one statement were no cheaper, DeliveryStoreBenchmarks). Ordered by event time first, so
+    /// live keys land on the table's last pages instead of one random page each.
+    /// </summary>
+    protected virtual async Task InsertKeysAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AcceptedKey> keys,
+        CancellationToken cancellationToken)
+    {
+        await using var insert = Command(connection, transaction, InsertAcceptedKey, ("e", 0L), ("k", string.Empty), ("s", 0), ("at", 0L));
         await insert.PrepareAsync(cancellationToken);
         foreach (var accepted in keys)
         {
@@ -1140,10 +1148,11 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
             insert.Parameters[3].Value = Ms(accepted.At);
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
-
-        await transaction.CommitAsync(cancellationToken);
-        return keys.Count;
     }
+
+    /// <summary>One accepted key (parameters <c>@e</c>, <c>@k</c>, <c>@s</c>, <c>@at</c>); a key already kept keeps its first answer.</summary>
+    protected const string InsertAcceptedKey =
+        "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, @s, NULL, @at) ON CONFLICT (event_at, idempotency_key) DO NOTHING";
 
     public async Task<IReadOnlyList<StoredEvent>> ListAsync(string state, int limit, CancellationToken cancellationToken)
     {

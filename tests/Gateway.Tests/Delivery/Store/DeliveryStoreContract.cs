@@ -818,6 +818,33 @@ public sealed class SqliteDeliveryStoreTests : DeliveryStoreContract, IDisposabl
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>The key batch goes through SQLitePCLRaw (not Microsoft.Data.Sqlite): a key the engine refuses fails the batch as a
+    /// <see cref="Microsoft.Data.Sqlite.SqliteException"/> (a store failure: the key writer keeps the keys), and none of the batch is kept.</summary>
+    [Fact]
+    public async Task A_key_batch_the_engine_refuses_part_way_fails_whole_as_a_store_error()
+    {
+        var store = await CreateStoreAsync();
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={File}"))
+        {
+            await connection.OpenAsync();
+            await using var trigger = connection.CreateCommand();
+            trigger.CommandText = "CREATE TRIGGER poison BEFORE INSERT ON ocp_event_keys WHEN NEW.idempotency_key = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned key'); END";
+            await trigger.ExecuteNonQueryAsync();
+        }
+
+        // Stamped an hour ago: older than the store's memory of keys, so the look-ups below ask the table.
+        var at = Ms(T0.AddHours(-1));
+        var failed = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => store.RecordKeysAsync(
+            [new AcceptedKey("before", at, 200, T0), new AcceptedKey("poison", at, 200, T0), new AcceptedKey("after", at, 200, T0)], default));
+
+        Assert.Contains("poisoned key", failed.Message, StringComparison.Ordinal);
+        Assert.True(StoreAndForwardMiddleware.IsStoreFailure(failed));
+        Assert.Null((await store.LookupAsync("before", at, T0.AddHours(-2), "B", default)).Earlier);
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM ocp_event_keys"));
+        await store.RecordKeysAsync([new AcceptedKey("before", at, 200, T0), new AcceptedKey("after", at, 201, T0)], default);
+        Assert.Equal((201, (long?)null), (await store.LookupAsync("after", at, T0.AddHours(-2), "B", default)).Earlier);
+    }
+
     [Fact]
     public async Task After_a_restart_recent_keys_are_answered_from_memory_again()
     {
