@@ -379,17 +379,10 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         "SELECT kept.id, l.earlier_status, l.earlier_id FROM l LEFT JOIN kept ON kept.idempotency_key = l.k ORDER BY l.ord";
 
     /// <summary>
-    /// Whether a batch of parks or keys may go as one statement over arrays (<c>InsertRows</c>, <c>InsertKeyRows</c>:
-    /// PostgreSQL's unnest).
+    /// Whether batches go as one statement over arrays (PostgreSQL's unnest): a park batch (<c>InsertRows</c>) and the live
+    /// lookups that arrive together (<see cref="LookupBatcher"/>).
     /// </summary>
     protected virtual bool WritesAsRows => false;
-
-    // A key writer's batch as one statement (WritesAsRows), in the batch's order, so the first answer for a key stands
-    // as it does one by one.
-    private const string InsertKeyRows =
-        "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) " +
-        "SELECT e, k, s, NULL, a FROM unnest(@e::bigint[], @k::text[], @s::int[], @at::bigint[]) WITH ORDINALITY AS r(e, k, s, a, ord) ORDER BY ord " +
-        "ON CONFLICT (event_at, idempotency_key) DO NOTHING";
 
     private string InsertKey =>
         $"INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, 202, {LastInsertedId}, @at) " +
@@ -1114,45 +1107,17 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         }
 
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
-        if (WritesAsRows)
-        {
-            // The whole batch as one statement over arrays: one round trip and one executor start, not one per key.
-            await using var rows = Command(connection, transaction, InsertKeyRows,
-                ("e", keys.Select(k => k.EventAt).ToArray()), ("k", keys.Select(k => k.Key).ToArray()), ("s", keys.Select(k => k.Status).ToArray()),
-                ("at", keys.Select(k => Ms(k.At)).ToArray()));
-            await rows.ExecuteNonQueryAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            return keys.Count;
-        }
-
         await InsertKeysAsync(connection, transaction, keys, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return keys.Count;
     }
 
     /// <summary>
-    /// Inserts a key writer's batch in its transaction, one statement per key, prepared once (a statement costs SQLite no
-    /// round trip, and rows in one statement were no cheaper, DeliveryStoreBenchmarks). Ordered by event time first, so
-    /// live keys land on the table's last pages instead of one random page each.
+    /// Inserts a key writer's batch in its transaction, in the batch's order (a key already kept, or twice in the batch, keeps
+    /// its first answer). Ordered by event time first, so live keys land on the table's last pages.
     /// </summary>
-    protected virtual async Task InsertKeysAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AcceptedKey> keys,
-        CancellationToken cancellationToken)
-    {
-        await using var insert = Command(connection, transaction, InsertAcceptedKey, ("e", 0L), ("k", string.Empty), ("s", 0), ("at", 0L));
-        await insert.PrepareAsync(cancellationToken);
-        foreach (var accepted in keys)
-        {
-            insert.Parameters[0].Value = accepted.EventAt;
-            insert.Parameters[1].Value = accepted.Key;
-            insert.Parameters[2].Value = accepted.Status;
-            insert.Parameters[3].Value = Ms(accepted.At);
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
-
-    /// <summary>One accepted key (parameters <c>@e</c>, <c>@k</c>, <c>@s</c>, <c>@at</c>); a key already kept keeps its first answer.</summary>
-    protected const string InsertAcceptedKey =
-        "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (@e, @k, @s, NULL, @at) ON CONFLICT (event_at, idempotency_key) DO NOTHING";
+    protected abstract Task InsertKeysAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AcceptedKey> keys,
+        CancellationToken cancellationToken);
 
     public async Task<IReadOnlyList<StoredEvent>> ListAsync(string state, int limit, CancellationToken cancellationToken)
     {
@@ -1538,7 +1503,7 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    private protected static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -173,7 +173,7 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
                 SQLitePCL.raw.sqlite3_bind_int64(statement, 1, accepted.EventAt);
                 SQLitePCL.raw.sqlite3_bind_text(statement, 2, accepted.Key);
                 SQLitePCL.raw.sqlite3_bind_int(statement, 3, accepted.Status);
-                SQLitePCL.raw.sqlite3_bind_int64(statement, 4, accepted.At.ToUnixTimeMilliseconds());
+                SQLitePCL.raw.sqlite3_bind_int64(statement, 4, Ms(accepted.At));
                 var done = SQLitePCL.raw.sqlite3_step(statement);
                 SQLitePCL.raw.sqlite3_reset(statement);
                 if (done != SQLitePCL.raw.SQLITE_DONE)
@@ -185,6 +185,9 @@ internal sealed class SqliteDeliveryStore(string connectionString, TimeProvider?
 
         return Task.CompletedTask;
     }
+
+    private const string InsertAcceptedKey =
+        "INSERT INTO ocp_event_keys (event_at, idempotency_key, status, delivery_id, accepted_at) VALUES (?1, ?2, ?3, NULL, ?4) ON CONFLICT (event_at, idempotency_key) DO NOTHING";
 
     private static void Check(SQLitePCL.sqlite3 db, int result)
     {
