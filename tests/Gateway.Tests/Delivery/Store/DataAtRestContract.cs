@@ -328,18 +328,22 @@ public sealed class PostgresDataAtRestTests(PostgresServer server) : DataAtRestC
         return store;
     }
 
-    private protected override async Task<object?> SqlAsync(string sql)
+    private protected override Task<object?> SqlAsync(string sql) => SqlAsync(sql, timeoutSeconds: 30);
+
+    private async Task<object?> SqlAsync(string sql, int timeoutSeconds)
     {
         await using var connection = new Npgsql.NpgsqlConnection(await DatabaseAsync());
         await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection) { CommandTimeout = timeoutSeconds };
         return await command.ExecuteScalarAsync();
     }
 
     // After CHECKPOINT (every dirty buffer written to the data files): this database's data files and the cluster's WAL.
+    // The checkpoint writes and syncs the whole cluster's dirty buffers, every test database's: on a loaded machine that
+    // took 20-29 s of sync here, past Npgsql's default 30 s command timeout, so it is given ten minutes.
     private protected override async Task<string?> FileContainingAsync(string marker)
     {
-        await SqlAsync("CHECKPOINT");
+        await SqlAsync("CHECKPOINT", timeoutSeconds: 600);
         var dataDirectory = (string)(await SqlAsync("SELECT current_setting('data_directory')"))!;
         var oid = Convert.ToString(await SqlAsync("SELECT oid FROM pg_database WHERE datname = current_database()"), System.Globalization.CultureInfo.InvariantCulture)!;
         var files = Directory.EnumerateFiles(Path.Combine(dataDirectory, "base", oid))
