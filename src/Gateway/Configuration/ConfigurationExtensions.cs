@@ -43,6 +43,19 @@ public static class ConfigurationExtensions
     }
 
     /// <summary>
+    /// Keeps the last good options in force when a configuration change makes them invalid (logged naming the key,
+    /// counted, and shown by <c>/readyz</c> as Degraded) rather than failing every read until the file is fixed.
+    /// </summary>
+    public static OptionsBuilder<TOptions> KeepLastGoodOnReload<TOptions>(this OptionsBuilder<TOptions> options)
+        where TOptions : class
+    {
+        options.Services.TryAddSingleton<ConfigurationReloads>();
+        // A closed registration wins over the framework's open IOptionsMonitor<>, for this options type only.
+        options.Services.TryAddSingleton<IOptionsMonitor<TOptions>, LastGoodOptionsMonitor<TOptions>>();
+        return options;
+    }
+
+    /// <summary>
     /// Inserts the source just added below the unprefixed environment variables and the command
     /// line, so those still win over it.
     /// </summary>

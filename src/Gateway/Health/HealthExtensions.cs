@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OcpTalkdesk.Gateway.Configuration;
 
@@ -12,10 +13,12 @@ public static class HealthExtensions
     /// <summary>The token clients' readiness check (store-and-forward lowers its failure to Degraded).</summary>
     public const string TokensCheck = "tokens";
 
-    /// <summary>Registers the readiness checks: schemas, token clients, upstream destinations.</summary>
+    /// <summary>Registers the readiness checks: configuration changes, schemas, token clients, upstream destinations.</summary>
     public static IHostApplicationBuilder AddGatewayHealth(this IHostApplicationBuilder builder)
     {
+        builder.Services.TryAddSingleton<ConfigurationReloads>();
         builder.Services.AddHealthChecks()
+            .AddCheck<ConfigurationHealthCheck>("configuration", tags: [ReadyTag])
             .AddCheck<SchemaCatalogHealthCheck>("schemas", tags: [ReadyTag])
             .AddCheck<TokenClientsHealthCheck>(TokensCheck, tags: [ReadyTag])
             .AddCheck<UpstreamDestinationsHealthCheck>("upstreams", tags: [ReadyTag]);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using OcpTalkdesk.Gateway.Configuration;
 using Yarp.ReverseProxy.Transforms.Builder;
 
 namespace OcpTalkdesk.Gateway.InboundAuth;
@@ -30,6 +31,7 @@ public static class InboundAuthExtensions
         services.TryAddSingleton(new InboundAuthMethods(names));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InboundAuthOptions>, InboundAuthOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<ApiKeyAuthenticationOptions>, ApiKeyOptionsPostConfigure>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiKeyAuthenticationOptions>, ApiKeyOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, AllowedNetworksHandler>());
         services.TryAddSingleton<IAuthorizationMiddlewareResultHandler, InboundAuthResultHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITransformProvider, InboundCredentialsTransformProvider>());
@@ -44,14 +46,14 @@ public static class InboundAuthExtensions
         foreach (var name in names)
         {
             var methodSection = section.GetSection(name);
-            services.AddOptions<InboundAuthOptions>(name).Bind(methodSection).ValidateOnStart();
+            services.AddOptions<InboundAuthOptions>(name).Bind(methodSection).ValidateOnStart().KeepLastGoodOnReload();
             var type = methodSection["Type"];
             var scheme = InboundAuthTypes.SchemeOf(name);
             switch (type)
             {
                 case InboundAuthTypes.ApiKey:
                     authentication.AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(scheme, null);
-                    services.AddOptions<ApiKeyAuthenticationOptions>(scheme).Bind(methodSection);
+                    services.AddOptions<ApiKeyAuthenticationOptions>(scheme).Bind(methodSection).ValidateOnStart().KeepLastGoodOnReload();
                     break;
                 case InboundAuthTypes.Basic:
                     authentication.AddBasic(scheme, o => ConfigureBasic(o, name, methodSection));

@@ -18,10 +18,9 @@ internal sealed class InboundAuthOptionsValidator : IValidateOptions<InboundAuth
                     failures.Add($"{key}:HeaderName must not be empty.");
                 }
 
-                if (options.ApiKeys.Count == 0 || options.ApiKeys.Exists(k => k.Length < 16))
+                if (ApiKeysFailure(key, options.ApiKeys) is { } apiKeys)
                 {
-                    failures.Add($"{key}:ApiKeys must list at least one key, each at least 16 characters "
-                        + $"(set {key.Replace(":", "__", StringComparison.Ordinal)}__ApiKeys__0 in the environment or a mounted secret).");
+                    failures.Add(apiKeys);
                 }
 
                 break;
@@ -61,4 +60,23 @@ internal sealed class InboundAuthOptionsValidator : IValidateOptions<InboundAuth
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    /// <summary>What is wrong with a method's API keys (<paramref name="key"/> names the method's section), or null.</summary>
+    internal static string? ApiKeysFailure(string key, List<string> apiKeys) =>
+        apiKeys.Count == 0 || apiKeys.Exists(k => k.Length < 16)
+            ? $"{key}:ApiKeys must list at least one key, each at least 16 characters "
+                + $"(set {key.Replace(":", "__", StringComparison.Ordinal)}__ApiKeys__0 in the environment or a mounted secret)."
+            : null;
+}
+
+/// <summary>
+/// The same rule for the keys the API-key handler compares against, so a change refused for the method is refused
+/// for its keys too (both keep their last good values) rather than half applied.
+/// </summary>
+internal sealed class ApiKeyOptionsValidator : IValidateOptions<ApiKeyAuthenticationOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ApiKeyAuthenticationOptions options) =>
+        InboundAuthOptionsValidator.ApiKeysFailure($"{InboundAuthOptions.SectionName}:{InboundAuthTypes.MethodOf(name ?? string.Empty)}", options.ApiKeys) is { } failure
+            ? ValidateOptionsResult.Fail(failure)
+            : ValidateOptionsResult.Success;
 }

@@ -16,5 +16,10 @@ public static class InboundAuthTypes
     public const string None = "None";
 
     /// <summary>The authentication scheme registered for a method.</summary>
-    public static string SchemeOf(string method) => "inbound-" + method;
+    public static string SchemeOf(string method) => SchemePrefix + method;
+
+    /// <summary>The method an authentication scheme belongs to (the inverse of <see cref="SchemeOf"/>).</summary>
+    public static string MethodOf(string scheme) => scheme.StartsWith(SchemePrefix, StringComparison.Ordinal) ? scheme[SchemePrefix.Length..] : scheme;
+
+    private const string SchemePrefix = "inbound-";
 }

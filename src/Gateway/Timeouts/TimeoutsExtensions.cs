@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OcpTalkdesk.Gateway.Configuration;
 
 namespace OcpTalkdesk.Gateway.Timeouts;
 
@@ -16,12 +18,16 @@ public static class TimeoutsExtensions
             .BindConfiguration("Gateway")
             .Validate(o => o.ExecutionTimeout > TimeSpan.Zero && o.ExecutionTimeout <= ExecutionTimeoutOptions.Longest,
                 $"Gateway:ExecutionTimeout must be more than 0 and at most {ExecutionTimeoutOptions.Longest.TotalSeconds:0} seconds (Talkdesk's longest action timeout).")
-            .ValidateOnStart();
+            .ValidateOnStart()
+            .KeepLastGoodOnReload();
         builder.Services.AddRequestTimeouts();
+        // The request timeouts' policy is rebuilt after the execution timeout is (a change the monitor accepted), so a
+        // reload takes effect on the next call, as the store-and-forward budget computed from the same value does.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IOptionsChangeTokenSource<RequestTimeoutOptions>, ExecutionTimeoutChanges>());
         builder.Services.AddOptions<RequestTimeoutOptions>()
-            .Configure<IOptions<ExecutionTimeoutOptions>>((timeouts, execution) => timeouts.DefaultPolicy = new RequestTimeoutPolicy
+            .Configure<IOptionsMonitor<ExecutionTimeoutOptions>>((timeouts, execution) => timeouts.DefaultPolicy = new RequestTimeoutPolicy
             {
-                Timeout = execution.Value.ExecutionTimeout,
+                Timeout = execution.CurrentValue.ExecutionTimeout,
                 TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
             });
         // Graceful shutdown: on SIGTERM Kestrel stops accepting and the host waits for calls in flight;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OcpTalkdesk.Gateway.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -28,7 +29,7 @@ public static class TokensExtensions
         // Each configured client is checked at start-up (and by check-config), naming the bad key.
         foreach (var name in TokenClientNames.From(builder.Configuration).Names)
         {
-            services.AddOptions<TokenClientOptions>(name).ValidateOnStart();
+            services.AddOptions<TokenClientOptions>(name).ValidateOnStart().KeepLastGoodOnReload();
         }
 
         return builder;
