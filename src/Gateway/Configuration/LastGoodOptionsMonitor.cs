@@ -19,13 +19,12 @@ internal sealed class LastGoodOptionsMonitor<TOptions> : IOptionsMonitor<TOption
     private readonly IOptionsFactory<TOptions> _factory;
     private readonly IOptionsMonitorCache<TOptions> _cache;
     private readonly ConfigurationReloads _reloads;
-    private readonly Dictionary<string, TOptions> _lastGood = new(StringComparer.Ordinal);
-    private readonly Lock _lastGoodLock = new();
+    private readonly ConcurrentDictionary<string, TOptions> _lastGood = new(StringComparer.Ordinal);
     private readonly Func<TOptions> _createDefault;
     private readonly ConcurrentDictionary<string, Func<TOptions>> _createNamed = new(StringComparer.Ordinal);
     private readonly Func<string, Func<TOptions>> _newCreate;
     private readonly List<IDisposable> _registrations = [];
-    private event Action<TOptions, string>? Changed;
+    private event Action<TOptions, string?>? Changed;
 
     public LastGoodOptionsMonitor(IOptionsFactory<TOptions> factory, IEnumerable<IOptionsChangeTokenSource<TOptions>> sources,
         IOptionsMonitorCache<TOptions> cache, ConfigurationReloads reloads)
@@ -49,9 +48,8 @@ internal sealed class LastGoodOptionsMonitor<TOptions> : IOptionsMonitor<TOption
 
     public IDisposable? OnChange(Action<TOptions, string?> listener)
     {
-        Action<TOptions, string> handler = (options, name) => listener(options, name);
-        Changed += handler;
-        return new Subscription(() => Changed -= handler);
+        Changed += listener;
+        return new Subscription(() => Changed -= listener);
     }
 
     public void Dispose()
@@ -75,27 +73,15 @@ internal sealed class LastGoodOptionsMonitor<TOptions> : IOptionsMonitor<TOption
         try
         {
             var options = _factory.Create(name);
-            lock (_lastGoodLock)
-            {
-                _lastGood[name] = options;
-            }
-
+            _lastGood[name] = options;
             _reloads.Accepted(key);
             return options;
         }
-        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException && LastGood(name) is { } good)
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException && _lastGood.TryGetValue(name, out var good))
         {
             // A binding error (a value that is not a number, a time span...) is an InvalidOperationException naming the key.
             _reloads.Rejected(key, ex.Message);
             return good;
-        }
-    }
-
-    private TOptions? LastGood(string name)
-    {
-        lock (_lastGoodLock)
-        {
-            return _lastGood.GetValueOrDefault(name);
         }
     }
 
