@@ -33,6 +33,13 @@ public sealed class DeliveryOptions
     public TimeSpan LookupTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// PostgreSQL: how long a park batch's statements may take before the driver cancels them (whole seconds, rounded
+    /// up); the batch then fails whole, none of its events is kept, and each is answered 503 in time to be sent again,
+    /// rather than waiting for Npgsql's 30 s past Talkdesk's timeout. Default 5 s (SQLite's lock wait); more than 0.
+    /// </summary>
+    public TimeSpan ParkTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// How long a park batch stays open for more events after its first (group commit). Default 0: a batch is what
     /// gathered while the previous one was committing, which adds no wait at a quiet time and grows with the load.
     /// </summary>

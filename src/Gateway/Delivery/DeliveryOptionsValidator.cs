@@ -21,6 +21,11 @@ internal sealed partial class DeliveryOptionsValidator(IConfiguration configurat
             failures.Add($"{Section}:LookupTimeout must be more than 0; it is {options.LookupTimeout}.");
         }
 
+        if (options.ParkTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{Section}:ParkTimeout must be more than 0; it is {options.ParkTimeout}.");
+        }
+
         if (options.AnswerMargin < TimeSpan.Zero || (options.Mode == DeliveryMode.StoreAndForward && options.AnswerMargin >= executionTimeout))
         {
             failures.Add($"{Section}:AnswerMargin must be at least 0 and less than Gateway:ExecutionTimeout ({executionTimeout}); it is {options.AnswerMargin}.");

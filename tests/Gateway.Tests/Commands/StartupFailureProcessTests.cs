@@ -25,6 +25,7 @@ public sealed class StartupFailureProcessTests : IDisposable
         { "Gateway__Delivery__MaxRedeliveryConcurrency", "0", "Gateway__Delivery__MaxRedeliveryConcurrency" },
         { "Gateway__Delivery__AnswerMargin", "-00:00:01", "Gateway__Delivery__AnswerMargin" },
         { "Gateway__Delivery__LookupTimeout", "00:00:00", "Gateway__Delivery__LookupTimeout" },
+        { "Gateway__Delivery__ParkTimeout", "-00:00:01", "Gateway__Delivery__ParkTimeout" },
         { "Gateway__EventTypes__message_created__Schema", "/nowhere/missing.schema.json", "Gateway__EventTypes__message_created__Schema" },
         { "ReverseProxy__Routes__talkdesk-events__AuthorizationPolicy", "", "ReverseProxy__Routes__talkdesk-events" },
     };

@@ -17,7 +17,7 @@ internal static class DeliveryStoreFactory
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("OcpTalkdesk.Gateway.Delivery.Store");
         if (options.Store == DeliveryStoreKind.Postgres)
         {
-            return new PostgresDeliveryStore(PostgresDeliveryStore.DataSourceFor(connectionString!), protector, logger, options.LookupTimeout);
+            return new PostgresDeliveryStore(PostgresDeliveryStore.DataSourceFor(connectionString!), protector, logger, options.LookupTimeout, options.ParkTimeout);
         }
 
         if (string.IsNullOrWhiteSpace(connectionString))

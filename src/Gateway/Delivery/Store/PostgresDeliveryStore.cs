@@ -9,10 +9,13 @@ namespace OcpTalkdesk.Gateway.Delivery;
 /// and an expired lease is taken over. The tables are created or migrated at start under an advisory
 /// lock, so replicas starting together do not race.
 /// </summary>
-internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyProtector? protector = null, ILogger? logger = null, TimeSpan? lookupTimeout = null)
+internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyProtector? protector = null, ILogger? logger = null, TimeSpan? lookupTimeout = null,
+    TimeSpan? parkTimeout = null)
     : SqlDeliveryStore(recent: null, protector ?? BodyProtector.Plaintext, logger)
 {
     protected override TimeSpan LookupTimeout => lookupTimeout ?? base.LookupTimeout;
+
+    protected override TimeSpan? ParkTimeout => parkTimeout ?? new DeliveryOptions().ParkTimeout;
 
     /// <summary>
     /// The data source for <c>ConnectionStrings:Delivery</c>, with two Npgsql settings on unless the operator set them:

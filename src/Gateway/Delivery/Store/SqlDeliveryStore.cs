@@ -513,6 +513,13 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
     {
         await using var batch = connection.CreateBatch();
         batch.Transaction = transaction;
+        if (ParkTimeout is { } timeout)
+        {
+            // The driver's command timeout (whole seconds) covers the conversations' locks and every insert: a store
+            // that hangs fails the batch (rolled back, 503 to each event) instead of holding its callers.
+            batch.Timeout = (int)Math.Ceiling(timeout.TotalSeconds);
+        }
+
         if (ConversationsLock is { } lockSql)
         {
             var conversations = parks.Select(p => p.Event.ConversationId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
@@ -985,6 +992,9 @@ internal abstract class SqlDeliveryStore(RecentKeys? recent, BodyProtector prote
 
     private LookupBatcher LookupBatches =>
         LazyInitializer.EnsureInitialized(ref _lookupBatches, ref _lookupBatchesLock, () => new LookupBatcher(OpenReadAsync, LookupCommand, LookupTimeout));
+
+    /// <summary>How long a park batch's statements may take (<see cref="DeliveryOptions.ParkTimeout"/>), or null for the driver's own.</summary>
+    protected virtual TimeSpan? ParkTimeout => null;
 
     /// <summary>How long a batch of live lookups may take (<see cref="DeliveryOptions.LookupTimeout"/>).</summary>
     protected virtual TimeSpan LookupTimeout => new DeliveryOptions().LookupTimeout;
