@@ -30,7 +30,9 @@ public sealed class StoreAndForwardTests : IDisposable
         ["ConnectionStrings:Delivery"] = connectionString ?? $"Data Source={Path.Combine(folder, "deliveries.db")}",
         ["Gateway:Delivery:RetrySchedule:0"] = "00:00:00.100",
         ["Gateway:Delivery:PollInterval"] = "00:00:00.050",
-        ["Gateway:Delivery:AttemptBudget"] = "00:00:02",
+        // Room for a cold first forward (its token, YARP's first connection) on a loaded CI machine, where 2 s once ran
+        // out and the event was parked; under the 5 s lease.
+        ["Gateway:Delivery:AttemptBudget"] = "00:00:04",
         ["Gateway:Delivery:LeaseDuration"] = "00:00:05",
         ["Gateway:Delivery:AdminApiKeys:0"] = AdminKey,
     };
@@ -253,15 +255,15 @@ public sealed class StoreAndForwardTests : IDisposable
     [Fact]
     public async Task An_ocp_that_answers_too_slowly_gets_the_event_queued_within_the_attempt_budget()
     {
-        // OCP® would answer 200 after 8 s; the 2 s attempt budget must cut in long before (the margin is for a
-        // busy CI machine: the parking commit syncs to disk).
+        // OCP® would answer 200 after 8 s; the 4 s attempt budget must cut in before (the margin is for a busy CI
+        // machine: the parking commit syncs to disk).
         _host.Ocp.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(8)));
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         var response = await _host.CreateClient().PostAsync(GatewayHost.EventsPath, Samples.Json(Event("conv-4", "m-4")));
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"answered after {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(7), $"answered after {clock.Elapsed}");
     }
 
     [Fact]

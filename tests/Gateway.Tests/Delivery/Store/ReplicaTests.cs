@@ -14,6 +14,7 @@ public sealed class ReplicaTests(PostgresServer server)
     {
         var settings = StoreAndForwardTests.Settings(Path.GetTempPath(), "Postgres", connectionString);
         settings["Gateway:Delivery:LeaseDuration"] = "00:00:03";
+        settings["Gateway:Delivery:AttemptBudget"] = "00:00:02"; // less than the short lease
         return settings;
     }
 
