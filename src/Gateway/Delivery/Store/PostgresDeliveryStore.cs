@@ -15,7 +15,10 @@ internal sealed class PostgresDeliveryStore(NpgsqlDataSource dataSource, BodyPro
 {
     protected override TimeSpan LookupTimeout => lookupTimeout ?? base.LookupTimeout;
 
-    protected override TimeSpan? ParkTimeout => parkTimeout ?? new DeliveryOptions().ParkTimeout;
+    // Read once per park batch: the default made once, not an options object per batch.
+    private static readonly TimeSpan DefaultParkTimeout = new DeliveryOptions().ParkTimeout;
+
+    protected override TimeSpan? ParkTimeout => parkTimeout ?? DefaultParkTimeout;
 
     /// <summary>
     /// The data source for <c>ConnectionStrings:Delivery</c>, with two Npgsql settings on unless the operator set them:

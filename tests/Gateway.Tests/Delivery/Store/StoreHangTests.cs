@@ -25,14 +25,8 @@ public sealed class StoreHangTests(PostgresServer server)
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(GatewayHost.EventsPath, Samples.Json(first))).StatusCode);
 
         HttpStatusCode during;
-        await using (var holder = new Npgsql.NpgsqlConnection(database))
+        await using (await LockAsync(database, "ocp_event_keys"))
         {
-            await holder.OpenAsync();
-            await using (var lockKeys = new Npgsql.NpgsqlCommand("BEGIN; LOCK TABLE ocp_event_keys IN ACCESS EXCLUSIVE MODE", holder))
-            {
-                await lockKeys.ExecuteNonQueryAsync();
-            }
-
             // Bounded so that a gateway waiting for the store fails here rather than at HttpClient's 100 s.
             using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             during = (await client.PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("H", "h-2")), bound.Token)).StatusCode;
@@ -61,14 +55,8 @@ public sealed class StoreHangTests(PostgresServer server)
         Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("P", "p-1")))).StatusCode);
 
         HttpResponseMessage during;
-        await using (var holder = new Npgsql.NpgsqlConnection(database))
+        await using (await LockAsync(database, "ocp_deliveries"))
         {
-            await holder.OpenAsync();
-            await using (var lockDeliveries = new Npgsql.NpgsqlCommand("BEGIN; LOCK TABLE ocp_deliveries IN ACCESS EXCLUSIVE MODE", holder))
-            {
-                await lockDeliveries.ExecuteNonQueryAsync();
-            }
-
             // Bounded below Npgsql's own 30 s, which the park waited before ParkTimeout.
             using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             during = await client.PostAsync(GatewayHost.EventsPath, Samples.Json(StoreAndForwardTests.Event("Q", "q-1")), bound.Token);
@@ -82,5 +70,15 @@ public sealed class StoreHangTests(PostgresServer server)
         // Kept: the first and the last; the one answered 503 is not (its batch rolled back).
         var kept = (await StoreAndForwardTests.ListAsync(host, "pending")).Select(e => e.GetProperty("conversationId").GetString()).Order().ToList();
         Assert.Equal(["P", "Q"], kept);
+    }
+
+    /// <summary>A connection holding an ACCESS EXCLUSIVE lock on <paramref name="table"/> until it is disposed.</summary>
+    private static async Task<Npgsql.NpgsqlConnection> LockAsync(string database, string table)
+    {
+        var holder = new Npgsql.NpgsqlConnection(database);
+        await holder.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand($"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE", holder);
+        await command.ExecuteNonQueryAsync();
+        return holder;
     }
 }
